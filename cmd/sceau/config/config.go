@@ -1,0 +1,288 @@
+// Package config reads Sceau's configuration: one TOML file, overridden by
+// SCEAU_… environment variables, with secrets read from files (…_file) or the
+// environment, never from the command line. Validate reports every problem at
+// once, one readable line each, naming the field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the whole configuration of one Sceau instance.
+type Config struct {
+	// Dir is the folder of the configuration file; relative paths in the
+	// file are resolved against it. Not read from the file.
+	Dir string `toml:"-"`
+
+	Organisation string   `toml:"organisation"`
+	Log          Log      `toml:"log"`
+	Server       Server   `toml:"server"`
+	Database     Database `toml:"database"`
+	Storage      Storage  `toml:"storage"`
+	Mail         Mail     `toml:"mail"`
+	CA           CA       `toml:"ca"`
+	Trust        Trust    `toml:"trust"`
+}
+
+// Log chooses the format and level of the structured logs.
+type Log struct {
+	Format string `toml:"format"` // text or json
+	Level  string `toml:"level"`  // debug, info, warn, error
+}
+
+// Server describes the three listeners and their limits.
+type Server struct {
+	Portal  Listener `toml:"portal"`
+	Counter Listener `toml:"counter"`
+	Admin   Admin    `toml:"admin"`
+	TLS     TLS      `toml:"tls"`
+
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	ReadTimeout       Duration `toml:"read_timeout"`
+	WriteTimeout      Duration `toml:"write_timeout"`
+	IdleTimeout       Duration `toml:"idle_timeout"`
+	ShutdownTimeout   Duration `toml:"shutdown_timeout"`
+	MaxBodyBytes      int64    `toml:"max_body_bytes"`
+	MaxHeaderBytes    int      `toml:"max_header_bytes"`
+	// Development enables pages that must never be public, such as the
+	// mail sink viewer.
+	Development bool `toml:"development"`
+}
+
+// Listener is one public HTTPS listener. When the portal and the counter
+// share an address they are told apart by Host (TLS SNI).
+type Listener struct {
+	Listen    string `toml:"listen"`
+	Host      string `toml:"host"`       // expected host name (SNI and Host)
+	PublicURL string `toml:"public_url"` // as users reach it, for links in mails
+}
+
+// Admin is the loopback listener for metrics and probes.
+type Admin struct {
+	Listen string `toml:"listen"`
+}
+
+// TLS names the server certificate of both public listeners.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Database selects SQLite (embedded default) or PostgreSQL.
+type Database struct {
+	Driver string `toml:"driver"` // sqlite or postgres
+	Path   string `toml:"path"`   // sqlite file
+	// URL is the PostgreSQL connection URL. It may hold a password, so it is
+	// a secret: url_file or SCEAU_DATABASE_URL.
+	URL             Secret   `toml:"url_file"`
+	MaxOpenConns    int      `toml:"max_open_conns"`
+	ConnectTimeout  Duration `toml:"connect_timeout"`
+	ConnectAttempts int      `toml:"connect_attempts"` // 0 = retry forever
+}
+
+// Storage selects where deposited files live.
+type Storage struct {
+	Backend string `toml:"backend"` // local or s3
+	Path    string `toml:"path"`
+	S3      S3     `toml:"s3"`
+}
+
+// S3 is an S3-compatible object store.
+type S3 struct {
+	Endpoint        string `toml:"endpoint"`
+	Region          string `toml:"region"`
+	Bucket          string `toml:"bucket"`
+	AccessKeyID     string `toml:"access_key_id"`
+	SecretAccessKey Secret `toml:"secret_access_key_file"`
+}
+
+// Mail configures outgoing mail: a local sink or an SMTP relay.
+type Mail struct {
+	Transport string   `toml:"transport"` // sink or smtp
+	From      string   `toml:"from"`
+	FromName  string   `toml:"from_name"`
+	SinkDir   string   `toml:"sink_dir"`
+	SMTP      SMTP     `toml:"smtp"`
+	Interval  Duration `toml:"poll_interval"`
+}
+
+// SMTP is the relay the outbox worker sends through.
+type SMTP struct {
+	Host     string   `toml:"host"`
+	Port     int      `toml:"port"`
+	Security string   `toml:"security"` // starttls, tls or none (loopback only)
+	Username string   `toml:"username"`
+	Password Secret   `toml:"password_file"`
+	Timeout  Duration `toml:"timeout"`
+	// CAFile trusts a private CA for the relay's certificate.
+	CAFile string `toml:"ca_file"`
+}
+
+// CA configures Sceau's own certificate authority (issue 3 fills it in).
+type CA struct {
+	Dir         string `toml:"dir"`
+	KeyPassword Secret `toml:"key_password_file"`
+	// PKCS11URI, when set, holds the intermediate key in a token.
+	PKCS11URI string `toml:"pkcs11_uri"`
+	PKCS11Key string `toml:"pkcs11_key"`
+}
+
+// Trust lists the certificate families accepted on the portal listener.
+type Trust struct {
+	Domains []TrustDomain `toml:"domain"`
+}
+
+// TrustDomain is one family of client certificates (justice, bar, …).
+type TrustDomain struct {
+	Name    string   `toml:"name"`
+	CAFiles []string `toml:"ca_files"`
+	Roles   []string `toml:"roles"`
+}
+
+// Duration reads "30s", "5m" or "1h30m" from the file.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use 30s, 5m, 1h)", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back as text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Secret is a value read from a file named in the configuration (key
+// …_file) or taken from the environment. Its String never shows the value.
+type Secret struct {
+	File  string // path as written in the configuration
+	value string
+}
+
+// UnmarshalText records the file name; Load reads it.
+func (s *Secret) UnmarshalText(b []byte) error { s.File = string(b); return nil }
+
+// MarshalText writes the file name back, never the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.File), nil }
+
+// Value returns the secret itself.
+func (s Secret) Value() string { return s.value }
+
+// IsSet reports whether a value was provided.
+func (s Secret) IsSet() bool { return s.value != "" }
+
+// String hides the value from logs and error messages.
+func (s Secret) String() string {
+	if s.value == "" {
+		return "(unset)"
+	}
+	return "(secret)"
+}
+
+// Problems is the list of everything wrong with a configuration.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, "\n") }
+
+// Load reads path, applies environment overrides from environ (as
+// os.Environ), reads secret files, fills defaults and validates. The error
+// lists every problem, one per line.
+func Load(path string, environ []string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read configuration %s: %w", path, unwrapPathError(err))
+	}
+	cfg, err := Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = abs
+	var problems Problems
+	problems = append(problems, applyEnv(cfg, environ)...)
+	cfg.resolvePaths()
+	problems = append(problems, cfg.readSecrets(environ)...)
+	cfg.applyDefaults()
+	problems = append(problems, cfg.Validate()...)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return cfg, nil
+}
+
+// Parse decodes TOML strictly: an unknown key is an error naming it.
+func Parse(raw []byte) (*Config, error) {
+	cfg := &Config{}
+	dec := toml.NewDecoder(bytes.NewReader(raw)).DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return nil, describeTOMLError(err)
+	}
+	return cfg, nil
+}
+
+func describeTOMLError(err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var p Problems
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			p = append(p, fmt.Sprintf("line %d: unknown setting %q", row, strings.Join(e.Key(), ".")))
+		}
+		return p
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if key != "" {
+			return fmt.Errorf("line %d, column %d (%s): %s", row, col, key, de.Error())
+		}
+		return fmt.Errorf("line %d, column %d: %s", row, col, de.Error())
+	}
+	return err
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// resolvePaths makes every relative path relative to the config folder.
+func (c *Config) resolvePaths() {
+	for _, p := range []*string{&c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Database.Path,
+		&c.Storage.Path, &c.Mail.SinkDir, &c.Mail.SMTP.CAFile, &c.CA.Dir} {
+		*p = c.abs(*p)
+	}
+	for _, s := range []*Secret{&c.Database.URL, &c.Storage.S3.SecretAccessKey, &c.Mail.SMTP.Password, &c.CA.KeyPassword} {
+		s.File = c.abs(s.File)
+	}
+	for i := range c.Trust.Domains {
+		for j, f := range c.Trust.Domains[i].CAFiles {
+			c.Trust.Domains[i].CAFiles[j] = c.abs(f)
+		}
+	}
+}
+
+func (c *Config) abs(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}

@@ -1,0 +1,269 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// applyDefaults fills what the file left out with the embedded default.
+func (c *Config) applyDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	defDur := func(d *Duration, v time.Duration) {
+		if d.Duration == 0 {
+			d.Duration = v
+		}
+	}
+	def(&c.Organisation, "Sceau")
+	def(&c.Log.Format, "text")
+	def(&c.Log.Level, "info")
+	def(&c.Server.Admin.Listen, "127.0.0.1:9090")
+	defDur(&c.Server.ReadHeaderTimeout, 10*time.Second)
+	defDur(&c.Server.IdleTimeout, 120*time.Second)
+	defDur(&c.Server.ShutdownTimeout, 30*time.Second)
+	// Uploads of 2 GiB over slow links take long: no overall read or write
+	// timeout by default, only per-header and idle ones.
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = 1 << 20
+	}
+	if c.Server.MaxHeaderBytes == 0 {
+		c.Server.MaxHeaderBytes = 64 << 10
+	}
+	def(&c.Database.Driver, "sqlite")
+	if c.Database.MaxOpenConns == 0 {
+		c.Database.MaxOpenConns = 10
+	}
+	defDur(&c.Database.ConnectTimeout, 5*time.Second)
+	def(&c.Storage.Backend, "local")
+	def(&c.Mail.Transport, "sink")
+	def(&c.Mail.FromName, "Sceau")
+	defDur(&c.Mail.Interval, 5*time.Second)
+	def(&c.Mail.SMTP.Security, "starttls")
+	defDur(&c.Mail.SMTP.Timeout, 30*time.Second)
+	if c.Mail.SMTP.Port == 0 {
+		switch c.Mail.SMTP.Security {
+		case "tls":
+			c.Mail.SMTP.Port = 465
+		case "none":
+			c.Mail.SMTP.Port = 25
+		default:
+			c.Mail.SMTP.Port = 587
+		}
+	}
+	for _, l := range []*Listener{&c.Server.Portal, &c.Server.Counter} {
+		if l.PublicURL == "" && l.Listen != "" {
+			host := l.Host
+			_, port, _ := net.SplitHostPort(l.Listen)
+			if host == "" {
+				host, _, _ = net.SplitHostPort(l.Listen)
+				if host == "" || host == "0.0.0.0" || host == "::" {
+					host = "localhost"
+				}
+			}
+			if port == "443" {
+				l.PublicURL = "https://" + host
+			} else {
+				l.PublicURL = "https://" + net.JoinHostPort(host, port)
+			}
+		}
+	}
+}
+
+// SharedAddress reports whether the portal and the counter share one
+// listening address and are told apart by host name.
+func (s Server) SharedAddress() bool { return s.Portal.Listen == s.Counter.Listen }
+
+// Validate returns one line per problem, each naming the setting.
+func (c *Config) Validate() Problems {
+	var p Problems
+	bad := func(field, format string, args ...any) {
+		p = append(p, field+": "+fmt.Sprintf(format, args...))
+	}
+	oneOf := func(field, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		bad(field, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+	oneOf("log.format", c.Log.Format, "text", "json")
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+
+	c.validateListeners(bad)
+
+	if c.Server.TLS.CertFile == "" {
+		bad("server.tls.cert_file", "is required")
+	}
+	if c.Server.TLS.KeyFile == "" {
+		bad("server.tls.key_file", "is required")
+	}
+	if c.Server.MaxBodyBytes < 0 {
+		bad("server.max_body_bytes", "must be positive")
+	}
+
+	oneOf("database.driver", c.Database.Driver, "sqlite", "postgres")
+	switch c.Database.Driver {
+	case "sqlite":
+		if c.Database.Path == "" {
+			bad("database.path", "is required with driver \"sqlite\"")
+		}
+	case "postgres":
+		if !c.Database.URL.IsSet() && c.Database.URL.File == "" {
+			bad("database.url_file", "is required with driver \"postgres\" (or set SCEAU_DATABASE_URL)")
+		} else if c.Database.URL.IsSet() {
+			u, err := url.Parse(c.Database.URL.Value())
+			if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+				bad("database.url_file", "does not hold a postgres:// URL")
+			}
+		}
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1")
+	}
+	if c.Database.ConnectAttempts < 0 {
+		bad("database.connect_attempts", "must be 0 (forever) or more")
+	}
+
+	oneOf("storage.backend", c.Storage.Backend, "local", "s3")
+	switch c.Storage.Backend {
+	case "local":
+		if c.Storage.Path == "" {
+			bad("storage.path", "is required with backend \"local\"")
+		}
+	case "s3":
+		if c.Storage.S3.Bucket == "" {
+			bad("storage.s3.bucket", "is required with backend \"s3\"")
+		}
+		if _, err := url.ParseRequestURI(c.Storage.S3.Endpoint); err != nil || c.Storage.S3.Endpoint == "" {
+			bad("storage.s3.endpoint", "must be a URL such as https://s3.example.fr")
+		}
+		if c.Storage.S3.AccessKeyID == "" {
+			bad("storage.s3.access_key_id", "is required with backend \"s3\"")
+		}
+		if !c.Storage.S3.SecretAccessKey.IsSet() {
+			bad("storage.s3.secret_access_key_file", "is required with backend \"s3\"")
+		}
+	}
+
+	c.validateMail(bad, oneOf)
+
+	if c.CA.Dir == "" {
+		bad("ca.dir", "is required")
+	}
+	if (c.CA.PKCS11URI == "") != (c.CA.PKCS11Key == "") {
+		bad("ca.pkcs11_key", "pkcs11_uri and pkcs11_key go together")
+	}
+	if c.CA.PKCS11URI != "" && !strings.HasPrefix(c.CA.PKCS11URI, "pkcs11:") {
+		bad("ca.pkcs11_uri", "must start with pkcs11:")
+	}
+
+	seen := map[string]bool{}
+	for i, d := range c.Trust.Domains {
+		field := fmt.Sprintf("trust.domain[%d]", i)
+		if d.Name == "" {
+			bad(field+".name", "is required")
+		} else if seen[d.Name] {
+			bad(field+".name", "%q is defined twice", d.Name)
+		}
+		seen[d.Name] = true
+		if len(d.CAFiles) == 0 {
+			bad(field+".ca_files", "lists no CA certificate")
+		}
+		for _, f := range d.CAFiles {
+			if _, err := os.Stat(f); err != nil {
+				bad(field+".ca_files", "cannot read %s: %v", f, unwrapPathError(err))
+			}
+		}
+	}
+	return p
+}
+
+func (c *Config) validateListeners(bad func(field, format string, args ...any)) {
+	for _, l := range []struct {
+		name string
+		addr string
+	}{{"server.portal.listen", c.Server.Portal.Listen}, {"server.counter.listen", c.Server.Counter.Listen}, {"server.admin.listen", c.Server.Admin.Listen}} {
+		if l.addr == "" {
+			bad(l.name, "is required (host:port, for example 127.0.0.1:8443)")
+			continue
+		}
+		host, port, err := net.SplitHostPort(l.addr)
+		if err != nil {
+			bad(l.name, "%q is not host:port", l.addr)
+			continue
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad(l.name, "port %q is not a number between 0 and 65535", port)
+		}
+		if l.name == "server.admin.listen" {
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				bad(l.name, "%q must be a loopback address: metrics are not public", l.addr)
+			}
+		}
+	}
+	if c.Server.Portal.Listen != "" && c.Server.Portal.Listen == c.Server.Admin.Listen {
+		bad("server.admin.listen", "must differ from server.portal.listen")
+	}
+	if c.Server.SharedAddress() {
+		if c.Server.Portal.Host == "" || c.Server.Counter.Host == "" {
+			bad("server.counter.host", "portal and counter share %s: both server.portal.host and server.counter.host are required to tell them apart", c.Server.Portal.Listen)
+		} else if strings.EqualFold(c.Server.Portal.Host, c.Server.Counter.Host) {
+			bad("server.counter.host", "must differ from server.portal.host when both share %s", c.Server.Portal.Listen)
+		}
+	}
+	for _, l := range []struct {
+		name string
+		url  string
+	}{{"server.portal.public_url", c.Server.Portal.PublicURL}, {"server.counter.public_url", c.Server.Counter.PublicURL}} {
+		if l.url == "" {
+			continue
+		}
+		u, err := url.Parse(l.url)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			bad(l.name, "%q must be an https:// URL", l.url)
+		}
+	}
+}
+
+func (c *Config) validateMail(bad func(field, format string, args ...any), oneOf func(field, v string, allowed ...string)) {
+	oneOf("mail.transport", c.Mail.Transport, "sink", "smtp")
+	if c.Mail.From == "" {
+		bad("mail.from", "is required (the sender address, for example sceau@tribunal.example.fr)")
+	} else if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		bad("mail.from", "%q is not an email address", c.Mail.From)
+	}
+	switch c.Mail.Transport {
+	case "sink":
+		if c.Mail.SinkDir == "" {
+			bad("mail.sink_dir", "is required with transport \"sink\"")
+		}
+	case "smtp":
+		s := c.Mail.SMTP
+		if s.Host == "" {
+			bad("mail.smtp.host", "is required with transport \"smtp\"")
+		}
+		if s.Port < 1 || s.Port > 65535 {
+			bad("mail.smtp.port", "%d is not a port number", s.Port)
+		}
+		oneOf("mail.smtp.security", s.Security, "starttls", "tls", "none")
+		if s.Security == "none" && s.Host != "" {
+			ip := net.ParseIP(s.Host)
+			if s.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				bad("mail.smtp.security", "\"none\" sends in clear text: only allowed to a loopback relay, not %s", s.Host)
+			}
+		}
+		if s.Username != "" && !s.Password.IsSet() {
+			bad("mail.smtp.password_file", "is required when mail.smtp.username is set")
+		}
+	}
+}

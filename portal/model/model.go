@@ -1,0 +1,9 @@
+// Package model holds the plain records Sceau stores, with their gorm tags.
+// It depends on nothing but the standard library and gorm's tags.
+package model
+
+// All lists one value of every stored model, so tests can check that the
+// migrations give each field its column in every dialect.
+func All() []any {
+	return []any{&OutboxMessage{}}
+}

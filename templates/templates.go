@@ -1,0 +1,136 @@
+// Package templates embeds Sceau's HTML pages and mail templates and parses
+// them once at start. Pages are rendered into a buffer before anything is
+// written, so a template error never leaves a half page.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"path"
+	"strings"
+	texttemplate "text/template"
+)
+
+//go:embed pages/*.html mail/*.html mail/*.txt
+var files embed.FS
+
+// Set holds every parsed template.
+type Set struct {
+	pages    map[string]*htmltemplate.Template
+	mailHTML map[string]*htmltemplate.Template
+	mailText map[string]*texttemplate.Template
+}
+
+// Load parses all templates; it fails on the first broken one.
+func Load() (*Set, error) {
+	s := &Set{
+		pages:    map[string]*htmltemplate.Template{},
+		mailHTML: map[string]*htmltemplate.Template{},
+		mailText: map[string]*texttemplate.Template{},
+	}
+	if err := s.loadPages(); err != nil {
+		return nil, err
+	}
+	if err := s.loadMail(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// MustLoad is Load for tests and init paths where templates are known good.
+func MustLoad() *Set {
+	s, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func (s *Set) loadPages() error {
+	names, err := fs.Glob(files, "pages/*.html")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		base := path.Base(n)
+		if strings.HasPrefix(base, "_") {
+			continue // layouts and partials
+		}
+		t, err := htmltemplate.New(base).Funcs(funcs).ParseFS(files, "pages/_*.html", n)
+		if err != nil {
+			return fmt.Errorf("template %s: %w", n, err)
+		}
+		s.pages[strings.TrimSuffix(base, ".html")] = t
+	}
+	return nil
+}
+
+func (s *Set) loadMail() error {
+	names, err := fs.Glob(files, "mail/*.txt")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".txt")
+		if strings.HasPrefix(base, "_") {
+			continue
+		}
+		tt, err := texttemplate.New(base + ".txt").Funcs(texttemplate.FuncMap(funcs)).ParseFS(files, n)
+		if err != nil {
+			return fmt.Errorf("template %s: %w", n, err)
+		}
+		ht, err := htmltemplate.New("_layout.html").Funcs(funcs).ParseFS(files, "mail/_layout.html", "mail/"+base+".html")
+		if err != nil {
+			return fmt.Errorf("template mail/%s.html: %w", base, err)
+		}
+		s.mailText[base], s.mailHTML[base] = tt, ht
+	}
+	return nil
+}
+
+var funcs = htmltemplate.FuncMap{}
+
+// Page renders the named page (pages/NAME.html, drawn through its layout).
+func (s *Set) Page(name string, data any) ([]byte, error) {
+	t, ok := s.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("no page template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return nil, fmt.Errorf("page %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Mail is one rendered email.
+type Mail struct {
+	Subject, Text, HTML string
+}
+
+// Mail renders mail/NAME.txt (which defines "subject" and "body") and
+// mail/NAME.html (which defines "content", drawn in mail/_layout.html).
+func (s *Set) Mail(name string, data any) (Mail, error) {
+	tt, ok := s.mailText[name]
+	if !ok {
+		return Mail{}, fmt.Errorf("no mail template %q", name)
+	}
+	var subj, text, html bytes.Buffer
+	if err := tt.ExecuteTemplate(&subj, "subject", data); err != nil {
+		return Mail{}, fmt.Errorf("mail %s subject: %w", name, err)
+	}
+	if err := tt.ExecuteTemplate(&text, "body", data); err != nil {
+		return Mail{}, fmt.Errorf("mail %s text: %w", name, err)
+	}
+	if err := s.mailHTML[name].ExecuteTemplate(&html, "_layout.html", data); err != nil {
+		return Mail{}, fmt.Errorf("mail %s html: %w", name, err)
+	}
+	return Mail{
+		Subject: strings.Join(strings.Fields(subj.String()), " "),
+		Text:    strings.TrimSpace(text.String()) + "\n",
+		HTML:    html.String(),
+	}, nil
+}
