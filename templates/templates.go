@@ -14,8 +14,17 @@ import (
 	texttemplate "text/template"
 )
 
-//go:embed pages/*.html mail/*.html mail/*.txt
+//go:embed pages/*.html mail/*.html mail/*.txt static
 var files embed.FS
+
+// Static returns the embedded assets (CSS, images) served under /static/.
+func Static() fs.FS {
+	sub, err := fs.Sub(files, "static")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
 
 // Set holds every parsed template.
 type Set struct {
@@ -78,7 +87,7 @@ func (s *Set) loadMail() error {
 		if strings.HasPrefix(base, "_") {
 			continue
 		}
-		tt, err := texttemplate.New(base + ".txt").Funcs(texttemplate.FuncMap(funcs)).ParseFS(files, n)
+		tt, err := texttemplate.New(base+".txt").Funcs(texttemplate.FuncMap(funcs)).ParseFS(files, n)
 		if err != nil {
 			return fmt.Errorf("template %s: %w", n, err)
 		}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"sceau.fr/sceau/ca/certfile"
+	"sceau.fr/sceau/cmd/sceau/config"
+	"sceau.fr/sceau/portal"
+	"sceau.fr/sceau/portal/store"
+	"sceau.fr/sceau/templates"
+)
+
+func newServeCommand() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Run the server: portal, counter and admin listeners",
+		Long: `serve runs Sceau until SIGINT or SIGTERM, then lets requests in flight
+finish (up to server.shutdown_timeout) before exiting.
+
+Listeners:
+  portal   case spaces; asks for a client certificate at the TLS handshake
+  counter  certificate retrieval counter; never asks for a certificate
+  admin    loopback only: /metrics (Prometheus), /healthz, /readyz
+
+/healthz answers while the process runs; /readyz only once the database is
+reachable. The embedded default (SQLite) migrates its schema at start; with
+PostgreSQL an outdated schema stops serve: run "sceau migrate" first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cfg, cmd.OutOrStdout(), cmd.ErrOrStderr(), nil)
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "configuration file (required)")
+	return cmd
+}
+
+// runServe wires everything and serves until ctx ends. started, if not
+// nil, receives the server once its listeners are bound (tests use it).
+func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, started func(*portal.Server)) error {
+	log := newLogger(cfg.Log, stderr)
+	folders := dataFolders(cfg)
+	names := make([]string, 0, len(folders))
+	for k := range folders {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, what := range names {
+		if err := checkWritable(what, folders[what]); err != nil {
+			return err
+		}
+	}
+	tpl, err := templates.Load()
+	if err != nil {
+		return err
+	}
+	certs := &certfile.Source{CertFile: cfg.Server.TLS.CertFile, KeyFile: cfg.Server.TLS.KeyFile,
+		OnError: func(err error) { log.Error("new server certificate rejected, keeping the previous one", "err", err) }}
+	if err := certs.Load(); err != nil {
+		return err
+	}
+	hints, err := clientCAHints(cfg.Trust.Domains)
+	if err != nil {
+		return err
+	}
+
+	var db atomic.Pointer[store.Store]
+	ready := func(ctx context.Context) error {
+		s := db.Load()
+		if s == nil {
+			return errors.New("database not connected yet")
+		}
+		return s.Ping(ctx)
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := portal.New(portal.Config{
+		PortalAddr: cfg.Server.Portal.Listen, CounterAddr: cfg.Server.Counter.Listen, AdminAddr: cfg.Server.Admin.Listen,
+		PortalHost: cfg.Server.Portal.Host, CounterHost: cfg.Server.Counter.Host,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration, ReadTimeout: cfg.Server.ReadTimeout.Duration,
+		WriteTimeout: cfg.Server.WriteTimeout.Duration, IdleTimeout: cfg.Server.IdleTimeout.Duration,
+		ShutdownTimeout: cfg.Server.ShutdownTimeout.Duration, MaxHeaderBytes: cfg.Server.MaxHeaderBytes,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, Development: cfg.Server.Development,
+	}, portal.Deps{
+		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
+		Ready: ready, Registry: reg, Mailbox: mailbox(cfg),
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	if started != nil {
+		started(srv)
+	}
+	fmt.Fprintf(stdout, "Sceau is running.\n  portal (with certificate):  %s\n  counter (no certificate):   %s\n  metrics:                    http://%s/metrics\n",
+		cfg.Server.Portal.PublicURL, cfg.Server.Counter.PublicURL, srv.Addr("admin"))
+
+	s, err := openSchema(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		<-served
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+	defer s.Close()
+	db.Store(s)
+	log.Info("ready", "database", cfg.Database.Driver)
+
+	var workers sync.WaitGroup
+	startWorkers(ctx, cfg, s, tpl, log, reg, &workers)
+	err = <-served
+	cancel()
+	workers.Wait()
+	return err
+}
+
+// openSchema connects (retrying while the database is down), then makes
+// sure the schema matches: SQLite migrates itself, PostgreSQL must have
+// been migrated with `sceau migrate`.
+func openSchema(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.Store, error) {
+	s, err := connect(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Database.Driver == "sqlite" {
+		applied, err := s.Migrate(ctx)
+		for _, a := range applied {
+			log.Info("migration applied", "migration", a.Name)
+		}
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// clientCAHints gathers every trusted CA certificate, whose names the
+// portal sends in its certificate request.
+func clientCAHints(domains []config.TrustDomain) (*x509.CertPool, error) {
+	if len(domains) == 0 {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	for _, d := range domains {
+		for _, f := range d.CAFiles {
+			pem, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("trust domain %s: %w", d.Name, err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("trust domain %s: %s holds no PEM certificate", d.Name, f)
+			}
+		}
+	}
+	return pool, nil
+}

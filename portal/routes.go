@@ -1,0 +1,53 @@
+package portal
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"sceau.fr/sceau/templates"
+)
+
+// routes declares every route in one place. Routes common to both sides
+// come first; each side then has its own subrouter, matched on the side
+// recorded in the request context.
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusNotFound)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusMethodNotAllowed)
+	})
+
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler())).Methods(http.MethodGet, http.MethodHead)
+
+	portal := r.MatcherFunc(onSide(SidePortal)).Subrouter()
+	portal.HandleFunc("/", s.portalHome).Methods(http.MethodGet, http.MethodHead)
+
+	counter := r.MatcherFunc(onSide(SideCounter)).Subrouter()
+	counter.HandleFunc("/", s.counterHome).Methods(http.MethodGet, http.MethodHead)
+	if s.cfg.Development && s.deps.Mailbox != nil {
+		counter.HandleFunc("/dev/mail", s.devMailList).Methods(http.MethodGet)
+		counter.HandleFunc("/dev/mail/{name}", s.devMailShow).Methods(http.MethodGet)
+	}
+	return r
+}
+
+func staticHandler() http.Handler {
+	fs := http.FileServerFS(templates.Static())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fs.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) portalHome(w http.ResponseWriter, r *http.Request) {
+	s.renderPage(w, r, http.StatusOK, "portal_home", page{Lang: "fr"})
+}
+
+func (s *Server) counterHome(w http.ResponseWriter, r *http.Request) {
+	s.renderPage(w, r, http.StatusOK, "counter_home", page{Lang: "fr"})
+}
