@@ -41,13 +41,21 @@ func (s *Server) publicHandler(fixed Side) http.Handler {
 		rec.Header().Set("X-Request-Id", id)
 		securityHeaders(rec.Header())
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
 				s.log.Error("panic serving request", "request_id", id, "panic", p, "stack", string(debug.Stack()))
-				if rec.status == 0 {
-					s.renderError(rec, r, http.StatusInternalServerError)
-				}
+			}
+			// Once the response has begun it cannot become an error page:
+			// abort it, so the client sees a broken response rather than a
+			// truncated one that looks complete.
+			abort := p != nil && (rec.status != 0 || p == http.ErrAbortHandler)
+			if p != nil && !abort {
+				s.renderError(rec, r, http.StatusInternalServerError)
 			}
 			s.logRequest(r, rec, side, time.Since(start))
+			if abort {
+				panic(http.ErrAbortHandler)
+			}
 		}()
 		if !hostMatchesSNI(r) {
 			s.renderError(rec, r, http.StatusMisdirectedRequest)
@@ -57,7 +65,7 @@ func (s *Server) publicHandler(fixed Side) http.Handler {
 			s.renderError(rec, r, http.StatusRequestEntityTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody())
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody()) // w, not rec: net/http must see the limit to close the connection
 		s.router.ServeHTTP(rec, r)
 	})
 }
