@@ -139,3 +139,13 @@ func redact(raw string) string {
 
 // Describe names the dialect of a store for messages.
 func Describe(s *store.Store) string { return fmt.Sprint(s.Dialect()) }
+
+// EachEmpty runs fn once per dialect with a fresh database without schema.
+func EachEmpty(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(d, func(t *testing.T) {
+			fn(t, OpenEmpty(t, d))
+		})
+	}
+}
