@@ -33,6 +33,9 @@ serve refuses an outdated schema and asks for this command.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
+			if cfg.Database.ConnectAttempts == 0 {
+				cfg.Database.ConnectAttempts = 5 // an operator is waiting: do not retry forever
+			}
 			s, err := connect(ctx, cfg, log)
 			if err != nil {
 				return err

@@ -48,6 +48,8 @@ PostgreSQL an outdated schema stops serve: run "sceau migrate" first.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// After the first signal, a second one stops the process at once.
+			go func() { <-ctx.Done(); stop() }()
 			return runServe(ctx, cfg, cmd.OutOrStdout(), cmd.ErrOrStderr(), nil)
 		},
 	}
@@ -114,7 +116,10 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
+	go func() {
+		served <- srv.Serve(ctx)
+		cancel() // a listener that died stops the database retries too
+	}()
 	if started != nil {
 		started(srv)
 	}
@@ -124,9 +129,9 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	s, err := openSchema(ctx, cfg, log)
 	if err != nil {
 		cancel()
-		<-served
+		serveErr := <-served
 		if errors.Is(err, context.Canceled) {
-			return nil
+			return serveErr
 		}
 		return err
 	}

@@ -49,6 +49,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 		SkipDefaultTransaction: true,
 		TranslateError:         true,
+		// gorm's own ping has no context or timeout; Open pings below with ctx.
+		DisableAutomaticPing: true,
 	})
 	if err != nil {
 		return nil, err
