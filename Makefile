@@ -1,0 +1,53 @@
+# Sceau — the two commands that matter: `make run` and `make test`.
+GO      ?= go
+# The machine's Go 1.26.8 standard library has known vulnerabilities
+# (govulncheck); 1.27.3 fixes them. go.mod still accepts 1.26.8, so a plain
+# `go build` works too; builds made through make use the fixed toolchain.
+export GOTOOLCHAIN ?= go1.27.3
+DATA    ?= data
+BIN     := bin/sceau
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: build run test test-short check fmt vet vuln clean
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sceau
+
+# First run: initialise $(DATA) (embedded default: SQLite, local files,
+# mail sink). Then serve it.
+run: build
+	@test -f $(DATA)/sceau.toml || ./$(BIN) init --data $(DATA) --demo
+	./$(BIN) serve --config $(DATA)/sceau.toml
+
+# Every test, storage tests on SQLite and on PostgreSQL. Without
+# SCEAU_TEST_DATABASE_URL a throw-away PostgreSQL cluster is started from the
+# installed binaries and removed afterwards.
+test:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt: these files need formatting:"; gofmt -l .; exit 1; }
+	.ci/with-postgres $(GO) test -count=1 ./...
+
+# Quick feedback: SQLite only, no PostgreSQL cluster.
+test-short:
+	$(GO) test -count=1 ./...
+
+check: fmt vet vuln
+
+fmt:
+	@out=$$(gofmt -l .); test -z "$$out" || { echo "$$out"; exit 1; }
+
+vet:
+	$(GO) vet ./...
+
+# govulncheck with a database built from the golang.org/x/vulndb module
+# (served by the Go module proxy; vuln.go.dev itself may be unreachable).
+VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
+VULNDB_DIR     := $(or $(TMPDIR),/tmp)/sceau-vulndb-$(VULNDB_VERSION)
+vuln:
+	@test -d $(VULNDB_DIR)/index || { \
+	  src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
+	  $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns $$src/data/osv -out $(VULNDB_DIR); }
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.9.0 -db file://$(VULNDB_DIR) ./...
+
+clean:
+	rm -rf bin
