@@ -143,3 +143,9 @@ func Check(ctx context.Context, db *sql.DB, d Dialect) error {
 	}
 	return nil
 }
+
+// Count is the number of migrations of a dialect in this binary.
+func Count(d Dialect) int {
+	names, _ := fs.Glob(files, string(d)+"/*.sql")
+	return len(names)
+}

@@ -85,6 +85,10 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
+	sender, err := mailSender(cfg)
+	if err != nil {
+		return err
+	}
 
 	var db atomic.Pointer[store.Store]
 	ready := func(ctx context.Context) error {
@@ -140,7 +144,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	log.Info("ready", "database", cfg.Database.Driver)
 
 	var workers sync.WaitGroup
-	startWorkers(ctx, cfg, s, tpl, log, reg, &workers)
+	startWorkers(ctx, cfg, s, sender, log, &workers)
 	err = <-served
 	cancel()
 	workers.Wait()

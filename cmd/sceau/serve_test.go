@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"sceau.fr/sceau/migrations"
 	"sceau.fr/sceau/configs"
 )
 
@@ -107,7 +108,7 @@ func TestEmbeddedMigratesItselfAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "00001_outbox.sql") || !strings.Contains(stdout, "1 pending") {
+	if !strings.Contains(stdout, "00001_outbox.sql") || !strings.Contains(stdout, fmt.Sprintf("%d pending", migrations.Count(migrations.SQLite))) {
 		t.Errorf("status of a new data folder:\n%s", stdout)
 	}
 

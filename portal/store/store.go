@@ -5,7 +5,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"sceau.fr/sceau/migrations"
+	"sceau.fr/sceau/portal/model"
 )
 
 // Options says which database to open.
@@ -98,7 +98,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 }
 
 // ErrNotFound is returned when a record does not exist (or is not visible).
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = model.ErrNotFound
 
 // DB exposes the gorm handle to tests in this module's store packages.
 func (s *Store) gorm(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

@@ -1,0 +1,5 @@
+//go:build !(cgo && pkcs11)
+
+package ca
+
+const pkcs11Supported = false

@@ -1,0 +1,47 @@
+-- +goose Up
+-- Sceau's certificate authority: what step-ca stores, in our own tables.
+CREATE TABLE ca_certificates (
+    serial      TEXT        PRIMARY KEY,
+    profile     TEXT        NOT NULL,
+    subject     TEXT        NOT NULL,
+    email       TEXT        NOT NULL DEFAULT '',
+    not_before  DATETIME    NOT NULL,
+    not_after   DATETIME    NOT NULL,
+    fingerprint TEXT        NOT NULL UNIQUE,
+    der         BLOB        NOT NULL,
+    created_at  DATETIME    NOT NULL
+);
+CREATE INDEX ca_certificates_not_after ON ca_certificates (not_after);
+
+CREATE TABLE ca_revocations (
+    serial         TEXT        PRIMARY KEY,
+    reason_code    INTEGER     NOT NULL,
+    reason         TEXT        NOT NULL DEFAULT '',
+    revoked_at     DATETIME    NOT NULL,
+    expires_at     DATETIME   ,
+    provisioner_id TEXT        NOT NULL DEFAULT '',
+    token_id       TEXT        NOT NULL DEFAULT ''
+);
+CREATE INDEX ca_revocations_revoked_at ON ca_revocations (revoked_at);
+
+-- One row per spent one-time token: the primary key refuses a replay
+-- atomically, whichever instance tries it.
+CREATE TABLE ca_used_tokens (
+    id         TEXT        PRIMARY KEY,
+    used_at    DATETIME    NOT NULL,
+    expires_at DATETIME    NOT NULL
+);
+
+CREATE TABLE ca_crls (
+    number      INTEGER     PRIMARY KEY,
+    this_update DATETIME    NOT NULL,
+    next_update DATETIME    NOT NULL,
+    duration    INTEGER     NOT NULL,
+    der         BLOB        NOT NULL
+);
+
+-- +goose Down
+DROP TABLE ca_crls;
+DROP TABLE ca_used_tokens;
+DROP TABLE ca_revocations;
+DROP TABLE ca_certificates;
