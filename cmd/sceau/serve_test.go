@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"sceau.fr/sceau/migrations"
 	"sceau.fr/sceau/configs"
+	"sceau.fr/sceau/migrations"
 )
 
 // TestInitThenServe is the first-run flow: init, serve, every listener
