@@ -173,8 +173,8 @@ func (d *authDB) UseToken(id, tok string) (bool, error) {
 	return d.store.UseToken(ctx, id, exp)
 }
 
-func (d *authDB) IsSSHRevoked(string) (bool, error)            { return false, nil }
-func (d *authDB) RevokeSSH(*db.RevokedCertificateInfo) error    { return db.ErrNotImplemented }
-func (d *authDB) IsSSHHost(string) (bool, error)                { return false, nil }
-func (d *authDB) GetSSHHostPrincipals() ([]string, error)       { return nil, nil }
-func (d *authDB) Shutdown() error                               { return nil } // the store outlives the authority
+func (d *authDB) IsSSHRevoked(string) (bool, error)          { return false, nil }
+func (d *authDB) RevokeSSH(*db.RevokedCertificateInfo) error { return db.ErrNotImplemented }
+func (d *authDB) IsSSHHost(string) (bool, error)             { return false, nil }
+func (d *authDB) GetSSHHostPrincipals() ([]string, error)    { return nil, nil }
+func (d *authDB) Shutdown() error                            { return nil } // the store outlives the authority

@@ -31,7 +31,6 @@ import (
 	"github.com/smallstep/certificates/authority/provisioner"
 	"go.step.sm/crypto/jose"
 	"go.step.sm/crypto/randutil"
-
 )
 
 // Provisioner names, one per issuance profile. Both use the same key,
@@ -40,7 +39,7 @@ const (
 	litigantProvisioner = "sceau-litigant"
 	serverProvisioner   = "sceau-server"
 	// audienceHost only builds token audiences: step-ca never listens.
-	audienceHost = "sceau-ca.internal"
+	audienceHost  = "sceau-ca.internal"
 	tokenLifetime = 2 * time.Minute
 )
 
@@ -392,4 +391,8 @@ func ParseSerial(s string) (*big.Int, error) {
 		return n, nil
 	}
 	return nil, fmt.Errorf("%q is not a certificate serial number", s)
+}
+
+func withSign(ctx context.Context) context.Context {
+	return provisioner.NewContextWithMethod(ctx, provisioner.SignMethod)
 }

@@ -25,7 +25,7 @@ type PKCS11 struct {
 var ErrNoPKCS11 = errors.New("this sceau binary was built without PKCS#11 support: build it with `-tags pkcs11` (needs cgo), e.g. `make build-pkcs11`")
 
 func (p *PKCS11) open(ctx context.Context) (kms.KeyManager, error) {
-	if !pkcs11Supported {
+	if !PKCS11Supported {
 		return nil, ErrNoPKCS11
 	}
 	km, err := kms.New(ctx, apiv1.Options{Type: apiv1.PKCS11, URI: p.URI})

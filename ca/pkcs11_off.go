@@ -2,4 +2,5 @@
 
 package ca
 
-const pkcs11Supported = false
+// PKCS11Supported says whether this binary can use PKCS#11 tokens.
+const PKCS11Supported = false

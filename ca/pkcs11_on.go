@@ -6,4 +6,5 @@ package ca
 // default build stays pure Go.
 import _ "go.step.sm/crypto/kms/pkcs11"
 
-const pkcs11Supported = true
+// PKCS11Supported says whether this binary can use PKCS#11 tokens.
+const PKCS11Supported = true

@@ -149,3 +149,34 @@ func EachEmpty(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 		})
 	}
 }
+
+// OpenPair returns two stores with separate connection pools on the same
+// fresh, migrated database, as two Sceau instances would have.
+func OpenPair(t testing.TB, dialect string) (*store.Store, *store.Store) {
+	t.Helper()
+	dsn := DSN(t, dialect)
+	var out [2]*store.Store
+	for i := range out {
+		s, err := store.Open(context.Background(), store.Options{Driver: dialect, DSN: dsn, MaxOpenConns: 8})
+		if err != nil {
+			t.Fatalf("open %s: %v", dialect, err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		out[i] = s
+	}
+	if _, err := out[0].Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate %s: %v", dialect, err)
+	}
+	return out[0], out[1]
+}
+
+// EachPair runs fn once per dialect with two instances' stores on one database.
+func EachPair(t *testing.T, fn func(t *testing.T, a, b *store.Store)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(d, func(t *testing.T) {
+			a, b := OpenPair(t, d)
+			fn(t, a, b)
+		})
+	}
+}
