@@ -22,6 +22,10 @@ func (s *Server) routes() *mux.Router {
 
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	if s.deps.PKI != nil {
+		r.HandleFunc("/ca/roots.pem", s.rootsPEM).Methods(http.MethodGet, http.MethodHead)
+		r.HandleFunc("/ca/crl", s.crl).Methods(http.MethodGet, http.MethodHead)
+	}
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler())).Methods(http.MethodGet, http.MethodHead)
 
 	portal := r.MatcherFunc(onSide(SidePortal)).Subrouter()

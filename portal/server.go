@@ -56,6 +56,8 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Mailbox lists sent mail in development; nil hides the page.
 	Mailbox Mailbox
+	// PKI serves the CA's root and CRL; nil hides /ca/.
+	PKI PKI
 }
 
 // Server serves the three listeners.

@@ -80,7 +80,8 @@ func TestInitWritesDataFolder(t *testing.T) {
 		t.Error("sceau.toml is not the embedded default configuration")
 	}
 	for name, mode := range map[string]os.FileMode{
-		"tls/server.crt": 0o644, "tls/server.key": 0o600, "sceau.toml": 0o640,
+		"ca/root.crt": 0o644, "ca/intermediate.crt": 0o644, "ca/root.key": 0o600, "ca/intermediate.key": 0o600,
+		"ca/provisioner.jwe": 0o600, "secrets/ca-key-password": 0o600, "sceau.toml": 0o640,
 		"secrets": os.ModeDir | 0o700,
 	} {
 		fi, err := os.Stat(filepath.Join(dir, name))
@@ -114,7 +115,7 @@ func TestInitWritesDataFolder(t *testing.T) {
 
 func TestInitRefusesToOverwrite(t *testing.T) {
 	dir, cfgPath := initData(t)
-	cert := filepath.Join(dir, "tls", "server.crt")
+	cert := filepath.Join(dir, "ca", "root.crt")
 	before, _ := os.ReadFile(cert)
 	if err := os.WriteFile(cfgPath, []byte("# edited by the operator\n"), 0o640); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 		t.Error("second init overwrote sceau.toml")
 	}
 	if after, _ := os.ReadFile(cert); !bytes.Equal(before, after) {
-		t.Error("second init replaced the server certificate")
+		t.Error("second init replaced the CA")
 	}
 }
 

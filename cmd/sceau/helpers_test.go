@@ -182,7 +182,7 @@ func startServe(t *testing.T, cfgPath string) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{t: t, cfg: cfg, cancel: cancel, done: make(chan struct{}),
 		a:     addrs{portal: cfg.Server.Portal.Listen, counter: cfg.Server.Counter.Listen, admin: cfg.Server.Admin.Listen},
-		https: httpsClient(t, cfg.Server.TLS.CertFile), http: &http.Client{Timeout: 5 * time.Second}}
+		https: httpsClient(t, trustAnchor(cfg)), http: &http.Client{Timeout: 5 * time.Second}}
 	go func() {
 		defer close(r.done)
 		r.err = runServe(ctx, cfg, &r.stdout, &r.stderr, nil)
@@ -306,7 +306,16 @@ func (r *running) waitLog(s string) {
 	})
 }
 
-// httpsClient trusts only the certificate written by `sceau init`.
+// trustAnchor is what a client must trust to reach the listeners: Sceau's
+// root (embedded default) or the configured certificate.
+func trustAnchor(cfg *config.Config) string {
+	if cfg.Server.TLS.Source == "ca" {
+		return filepath.Join(cfg.CA.Dir, "root.crt")
+	}
+	return cfg.Server.TLS.CertFile
+}
+
+// httpsClient trusts only the given certificate (a root or the server's).
 func httpsClient(t *testing.T, certFile string) *http.Client {
 	t.Helper()
 	pem, err := os.ReadFile(certFile)

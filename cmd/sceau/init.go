@@ -1,15 +1,17 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"sceau.fr/sceau/ca"
+	"sceau.fr/sceau/cmd/sceau/config"
 	"sceau.fr/sceau/configs"
 )
 
@@ -22,8 +24,11 @@ func newInitCommand() *cobra.Command {
 		Long: `init creates DIR (if needed) and writes into it:
   sceau.toml        the embedded-default configuration (SQLite, local files,
                     development mail sink), paths relative to DIR
-  tls/              a server certificate for localhost
   files/ mail/ ca/  deposited files, development mail, the certificate authority
+
+  ca/               Sceau's certificate authority: a root (20 years) and an
+                    issuing intermediate (5 years), keys encrypted with a
+                    random password written to secrets/ca-key-password
 
 It refuses to overwrite an existing sceau.toml. With --demo, demonstration
 material is added as well.`,
@@ -45,7 +50,7 @@ func runInit(cmd *cobra.Command, dataDir string, demo bool) error {
 	if _, err := os.Stat(cfgPath); err == nil {
 		return fmt.Errorf("%s already exists: refusing to overwrite it (remove the folder to start again)", cfgPath)
 	}
-	for _, d := range []string{"", "tls", "files", "mail", "ca", "secrets"} {
+	for _, d := range []string{"", "files", "mail", "secrets"} {
 		if err := os.MkdirAll(filepath.Join(dataDir, d), 0o750); err != nil {
 			return fmt.Errorf("cannot create %s: %w", filepath.Join(dataDir, d), unwrapPath(err))
 		}
@@ -53,22 +58,28 @@ func runInit(cmd *cobra.Command, dataDir string, demo bool) error {
 	if err := os.Chmod(filepath.Join(dataDir, "secrets"), 0o700); err != nil {
 		return err
 	}
-	cert, key, err := ca.SelfSignedServer("Sceau", []string{"localhost", "127.0.0.1", "::1"}, 825*24*time.Hour)
+	cfg, err := config.Parse(configs.Embedded)
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dataDir, "tls", "server.crt"), cert, 0o644); err != nil {
+	password, err := randomSecret()
+	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dataDir, "tls", "server.key"), key, 0o600); err != nil {
+	if err := writeFile(filepath.Join(dataDir, "secrets", "ca-key-password"), []byte(password+"\n"), 0o600); err != nil {
 		return err
+	}
+	caDir := filepath.Join(dataDir, "ca")
+	if err := ca.Bootstrap(cmd.Context(), ca.BootstrapOptions{Dir: caDir, Organisation: cfg.Organisation, Password: []byte(password)}); err != nil {
+		return fmt.Errorf("creating the certificate authority: %w", err)
 	}
 	// The configuration is written last: its presence means init finished.
 	if err := writeFile(cfgPath, configs.Embedded, 0o640); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "Initialised %s\n  configuration: %s\n", dataDir, cfgPath)
+	fmt.Fprintf(out, "Initialised %s\n  configuration: %s\n  certificate authority: %s (root: %s)\n",
+		dataDir, cfgPath, caDir, filepath.Join(caDir, ca.RootCertFile))
 	if demo {
 		fmt.Fprintln(out, "  demo: no demonstration data exists yet in this version")
 	}
@@ -107,4 +118,13 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// randomSecret returns 256 random bits, base64url-encoded.
+func randomSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }

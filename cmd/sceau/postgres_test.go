@@ -32,6 +32,15 @@ func TestPostgresDownAtStart(t *testing.T) {
 		t.Fatalf("migrate: %v\n%s", err, stdout)
 	}
 
+	// A first run with the database up issues and caches the server
+	// certificate (Sceau's own CA), as any installation has after its first
+	// start; later starts serve TLS with it before the database answers.
+	first := startServe(t, cfgPath)
+	first.waitStatus("admin", "/readyz", 200)
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+
 	// The database will appear on this port, behind a forwarder.
 	pgAddr := freeAddrs(t, 1)[0]
 	t.Setenv("SCEAU_DATABASE_URL", viaTCP(t, dbURL, pgAddr))

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"sceau.fr/sceau/ca"
 	"sceau.fr/sceau/ca/certfile"
 	"sceau.fr/sceau/cmd/sceau/config"
 	"sceau.fr/sceau/portal"
@@ -76,11 +77,17 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	certs := &certfile.Source{CertFile: cfg.Server.TLS.CertFile, KeyFile: cfg.Server.TLS.KeyFile,
-		OnError: func(err error) { log.Error("new server certificate rejected, keeping the previous one", "err", err) }}
-	if err := certs.Load(); err != nil {
-		return err
+	certs := &serverCerts{}
+	if cfg.Server.TLS.Source == "files" {
+		certs.files = &certfile.Source{CertFile: cfg.Server.TLS.CertFile, KeyFile: cfg.Server.TLS.KeyFile,
+			OnError: func(err error) { log.Error("new server certificate rejected, keeping the previous one", "err", err) }}
+		if err := certs.files.Load(); err != nil {
+			return err
+		}
+	} else if cached, err := ca.LoadServerCertificate(cfg.CA.Dir, cfg.Server.TLS.Names); err == nil {
+		certs.cached = cached
 	}
+	pki := &pkiHolder{}
 	hints, err := clientCAHints(cfg.Trust.Domains)
 	if err != nil {
 		return err
@@ -108,7 +115,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Development: cfg.Server.Development,
 	}, portal.Deps{
 		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
-		Ready: ready, Registry: reg, Mailbox: mailbox(cfg),
+		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki,
 	})
 	if err != nil {
 		return err
@@ -140,10 +147,31 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		return err
 	}
 	defer s.Close()
-	db.Store(s)
-	log.Info("ready", "database", cfg.Database.Driver)
-
+	authority, err := openCA(ctx, cfg, s, log)
+	if err != nil {
+		cancel()
+		<-served
+		return err
+	}
+	defer authority.Close()
 	var workers sync.WaitGroup
+	if cfg.Server.TLS.Source == "ca" {
+		sc, err := authority.ServerCertificate(ctx, cfg.Server.TLS.Names)
+		if err != nil {
+			cancel()
+			<-served
+			return fmt.Errorf("issuing the server certificate: %w", err)
+		}
+		certs.ca.Store(sc)
+		workers.Add(1)
+		go func() { defer workers.Done(); sc.Run(ctx) }()
+	}
+	pki.set(authority)
+	workers.Add(1)
+	go func() { defer workers.Done(); authority.Run(ctx) }()
+	db.Store(s)
+	log.Info("ready", "database", cfg.Database.Driver, "ca_key", authority.KeyLocation())
+
 	startWorkers(ctx, cfg, s, sender, log, &workers)
 	err = <-served
 	cancel()

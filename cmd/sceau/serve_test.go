@@ -61,7 +61,7 @@ func TestServeCommandStopsOnSIGINT(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &running{t: t, cfg: cfg, a: a, done: make(chan struct{}),
-		https: httpsClient(t, cfg.Server.TLS.CertFile), http: &http.Client{Timeout: 5 * time.Second}}
+		https: httpsClient(t, trustAnchor(cfg)), http: &http.Client{Timeout: 5 * time.Second}}
 	deadline := time.Now().Add(startDeadline)
 	for {
 		code, _, err := r.get("admin", "/readyz")
@@ -338,10 +338,22 @@ func TestServeDataFolderFaults(t *testing.T) {
 			t.Cleanup(func() { _ = os.Chmod(p, 0o750) })
 			return []string{"storage folder " + p + " is not writable: permission denied"}
 		}},
-		{"server key missing", func(t *testing.T, dir string) []string {
-			p := filepath.Join(dir, "tls", "server.key")
+		{"CA key missing", func(t *testing.T, dir string) []string {
+			p := filepath.Join(dir, "ca", "intermediate.key")
 			mustRemove(t, p)
-			return []string{"server certificate", p, "no such file"}
+			return []string{"CA key", p, "missing"}
+		}},
+		{"wrong CA key password", func(t *testing.T, dir string) []string {
+			if err := os.WriteFile(filepath.Join(dir, "secrets", "ca-key-password"), []byte("not the password\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"wrong CA key password"}
+		}},
+		{"server certificate files missing", func(t *testing.T, dir string) []string {
+			t.Setenv("SCEAU_SERVER_TLS_SOURCE", "files")
+			t.Setenv("SCEAU_SERVER_TLS_CERT_FILE", filepath.Join(dir, "nope.crt"))
+			t.Setenv("SCEAU_SERVER_TLS_KEY_FILE", filepath.Join(dir, "nope.key"))
+			return []string{"server certificate", "nope.crt", "no such file"}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

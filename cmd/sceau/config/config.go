@@ -70,10 +70,15 @@ type Admin struct {
 	Listen string `toml:"listen"`
 }
 
-// TLS names the server certificate of both public listeners.
+// TLS chooses the server certificate of both public listeners: issued by
+// Sceau's own CA and renewed automatically ("ca", the embedded default), or
+// read from files and reloaded when they change ("files", e.g. from a
+// public CA so litigants' browsers trust the counter as is).
 type TLS struct {
-	CertFile string `toml:"cert_file"`
-	KeyFile  string `toml:"key_file"`
+	Source   string   `toml:"source"`
+	Names    []string `toml:"names"` // DNS names and IPs, for source "ca"
+	CertFile string   `toml:"cert_file"`
+	KeyFile  string   `toml:"key_file"`
 }
 
 // Database selects SQLite (embedded default) or PostgreSQL.
@@ -126,13 +131,20 @@ type SMTP struct {
 	CAFile string `toml:"ca_file"`
 }
 
-// CA configures Sceau's own certificate authority (issue 3 fills it in).
+// CA configures Sceau's own certificate authority.
 type CA struct {
 	Dir         string `toml:"dir"`
 	KeyPassword Secret `toml:"key_password_file"`
 	// PKCS11URI, when set, holds the intermediate key in a token.
 	PKCS11URI string `toml:"pkcs11_uri"`
 	PKCS11Key string `toml:"pkcs11_key"`
+	// CRLURL is written in every certificate; default: the counter's
+	// public URL + /ca/crl.
+	CRLURL     string   `toml:"crl_url"`
+	PolicyOIDs []string `toml:"policy_oids"`
+	// Litigant certificates: default and maximum validity in days.
+	DefaultValidityDays int `toml:"default_validity_days"`
+	MaxValidityDays     int `toml:"max_validity_days"`
 }
 
 // Trust lists the certificate families accepted on the portal listener.

@@ -21,6 +21,8 @@ func writeConfig(t *testing.T, body string) string {
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// sceau init writes the CA key password next to the embedded default.
+	mustWrite(t, filepath.Join(dir, "secrets", "ca-key-password"), "generated-by-init\n")
 	return p
 }
 
@@ -144,6 +146,10 @@ func TestBrokenConfigsNameTheField(t *testing.T) {
 		{"plain SMTP to a remote relay", base, []string{"SCEAU_MAIL_TRANSPORT=smtp", "SCEAU_MAIL_SMTP_HOST=smtp.example.fr", "SCEAU_MAIL_SMTP_SECURITY=none"},
 			[][]string{{"mail.smtp.security", "clear text"}}},
 		{"env not a number", base, []string{"SCEAU_DATABASE_MAX_OPEN_CONNS=many"}, [][]string{{"SCEAU_DATABASE_MAX_OPEN_CONNS", "whole number"}}},
+		{"validity", strings.Replace(base, "default_validity_days = 180", "default_validity_days = 400", 1), nil, [][]string{{"ca.default_validity_days", "400", "max_validity_days"}}},
+		{"bad policy OID", strings.Replace(base, "# policy_oids = [\"1.2.250.1.xxx.1.1\"]", "policy_oids = [\"1.2.x\"]", 1), nil, [][]string{{"ca.policy_oids", "1.2.x"}}},
+		{"bad TLS source", strings.Replace(base, `source = "ca"`, `source = "acme"`, 1), nil, [][]string{{"server.tls.source", "acme"}}},
+		{"files without files", strings.Replace(base, `source = "ca"`, `source = "files"`, 1), nil, [][]string{{"server.tls.cert_file", "required"}, {"server.tls.key_file", "required"}}},
 		{"trust domain without files", base + "\n[[trust.domain]]\nname = \"justice\"\n", nil, [][]string{{"trust.domain[0].ca_files"}}},
 	}
 	for _, c := range cases {

@@ -27,6 +27,16 @@ func (c *Config) applyDefaults() {
 	def(&c.Log.Format, "text")
 	def(&c.Log.Level, "info")
 	def(&c.Server.Admin.Listen, "127.0.0.1:9090")
+	def(&c.Server.TLS.Source, "files")
+	if c.Server.TLS.Source == "ca" && len(c.Server.TLS.Names) == 0 {
+		c.Server.TLS.Names = []string{"localhost", "127.0.0.1", "::1"}
+	}
+	if c.CA.DefaultValidityDays == 0 {
+		c.CA.DefaultValidityDays = 180
+	}
+	if c.CA.MaxValidityDays == 0 {
+		c.CA.MaxValidityDays = 365
+	}
 	defDur(&c.Server.ReadHeaderTimeout, 10*time.Second)
 	defDur(&c.Server.IdleTimeout, 120*time.Second)
 	defDur(&c.Server.ShutdownTimeout, 30*time.Second)
@@ -59,6 +69,11 @@ func (c *Config) applyDefaults() {
 			c.Mail.SMTP.Port = 587
 		}
 	}
+	defer func() {
+		if c.CA.CRLURL == "" && c.Server.Counter.PublicURL != "" {
+			c.CA.CRLURL = strings.TrimSuffix(c.Server.Counter.PublicURL, "/") + "/ca/crl"
+		}
+	}()
 	for _, l := range []*Listener{&c.Server.Portal, &c.Server.Counter} {
 		if l.PublicURL == "" && l.Listen != "" {
 			host := l.Host
@@ -101,11 +116,14 @@ func (c *Config) Validate() Problems {
 
 	c.validateListeners(bad)
 
-	if c.Server.TLS.CertFile == "" {
-		bad("server.tls.cert_file", "is required")
-	}
-	if c.Server.TLS.KeyFile == "" {
-		bad("server.tls.key_file", "is required")
+	oneOf("server.tls.source", c.Server.TLS.Source, "ca", "files")
+	if c.Server.TLS.Source == "files" {
+		if c.Server.TLS.CertFile == "" {
+			bad("server.tls.cert_file", "is required with source \"files\"")
+		}
+		if c.Server.TLS.KeyFile == "" {
+			bad("server.tls.key_file", "is required with source \"files\"")
+		}
 	}
 	if c.Server.MaxBodyBytes < 0 {
 		bad("server.max_body_bytes", "must be positive")
@@ -165,6 +183,22 @@ func (c *Config) Validate() Problems {
 	}
 	if c.CA.PKCS11URI != "" && !strings.HasPrefix(c.CA.PKCS11URI, "pkcs11:") {
 		bad("ca.pkcs11_uri", "must start with pkcs11:")
+	}
+	if c.CA.PKCS11Key != "" && !strings.HasPrefix(c.CA.PKCS11Key, "pkcs11:") {
+		bad("ca.pkcs11_key", "must start with pkcs11: (e.g. pkcs11:id=01;object=sceau-intermediate)")
+	}
+	if c.CA.DefaultValidityDays < 1 || c.CA.MaxValidityDays < 1 {
+		bad("ca.default_validity_days", "validity must be at least one day")
+	} else if c.CA.DefaultValidityDays > c.CA.MaxValidityDays {
+		bad("ca.default_validity_days", "%d exceeds ca.max_validity_days (%d)", c.CA.DefaultValidityDays, c.CA.MaxValidityDays)
+	}
+	if u, err := url.Parse(c.CA.CRLURL); c.CA.CRLURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		bad("ca.crl_url", "%q must be an http(s):// URL", c.CA.CRLURL)
+	}
+	for _, oid := range c.CA.PolicyOIDs {
+		if !validOID(oid) {
+			bad("ca.policy_oids", "%q is not a dotted OID such as 1.2.250.1.xxx", oid)
+		}
 	}
 
 	seen := map[string]bool{}
@@ -266,4 +300,17 @@ func (c *Config) validateMail(bad func(field, format string, args ...any), oneOf
 			bad("mail.smtp.password_file", "is required when mail.smtp.username is set")
 		}
 	}
+}
+
+func validOID(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if n, err := strconv.Atoi(p); err != nil || n < 0 || len(p) > 9 {
+			return false
+		}
+	}
+	return true
 }

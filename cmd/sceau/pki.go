@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sceau.fr/sceau/ca"
+	"sceau.fr/sceau/ca/certfile"
+	"sceau.fr/sceau/cmd/sceau/config"
+	"sceau.fr/sceau/portal/store"
+)
+
+// caOptions translates the configuration for package ca.
+func caOptions(cfg *config.Config, s *store.Store, log *slog.Logger) ca.Options {
+	o := ca.Options{
+		Dir: cfg.CA.Dir, Password: []byte(cfg.CA.KeyPassword.Value()), Store: s,
+		CRLURL: cfg.CA.CRLURL, PolicyOIDs: cfg.CA.PolicyOIDs,
+		DefaultValidity: time.Duration(cfg.CA.DefaultValidityDays) * 24 * time.Hour,
+		MaxValidity:     time.Duration(cfg.CA.MaxValidityDays) * 24 * time.Hour,
+		Logger:          log,
+	}
+	if cfg.CA.PKCS11URI != "" {
+		o.PKCS11 = &ca.PKCS11{URI: cfg.CA.PKCS11URI, Key: cfg.CA.PKCS11Key}
+	}
+	return o
+}
+
+// openCA opens the CA on an open store.
+func openCA(ctx context.Context, cfg *config.Config, s *store.Store, log *slog.Logger) (*ca.CA, error) {
+	c, err := ca.Open(ctx, caOptions(cfg, s, log))
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range c.ExpiryWarnings(time.Now()) {
+		log.Warn(w)
+	}
+	return c, nil
+}
+
+// serverCerts serves the listeners' certificate. With source "files" it is
+// ready at once; with source "ca" it becomes ready once the CA is open
+// (the database must be up), and handshakes fail until then.
+type serverCerts struct {
+	files *certfile.Source
+	ca    atomic.Pointer[ca.ServerCertificate]
+	// cached is the CA-issued certificate saved by the previous run, served
+	// until the CA is open, so TLS works while the database is still down.
+	cached *tls.Certificate
+}
+
+var errNoServerCert = errors.New("server certificate not ready: waiting for the database and the CA")
+
+func (s *serverCerts) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if s.files != nil {
+		return s.files.GetCertificate(h)
+	}
+	if sc := s.ca.Load(); sc != nil {
+		return sc.GetCertificate(h)
+	}
+	if s.cached != nil {
+		return s.cached, nil
+	}
+	return nil, errNoServerCert
+}
+
+// pkiHolder answers /ca/roots.pem and /ca/crl once the CA is open.
+type pkiHolder struct {
+	mu sync.RWMutex
+	ca *ca.CA
+}
+
+func (p *pkiHolder) set(c *ca.CA) {
+	p.mu.Lock()
+	p.ca = c
+	p.mu.Unlock()
+}
+
+func (p *pkiHolder) get() (*ca.CA, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.ca == nil {
+		return nil, errors.New("certificate authority not ready")
+	}
+	return p.ca, nil
+}
+
+// RootsPEM is the root certificate relying parties and browsers trust.
+func (p *pkiHolder) RootsPEM() ([]byte, error) {
+	c, err := p.get()
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Root().Raw}), nil
+}
+
+// CRL is the current revocation list (DER).
+func (p *pkiHolder) CRL(ctx context.Context) ([]byte, error) {
+	c, err := p.get()
+	if err != nil {
+		return nil, err
+	}
+	return c.CRL(ctx)
+}
