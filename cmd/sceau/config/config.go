@@ -148,16 +148,29 @@ type CA struct {
 }
 
 // Trust lists the certificate families accepted on the portal listener.
+// Sceau's own CA is always accepted as the "internal" domain (party
+// members, outside technicians).
 type Trust struct {
 	Domains []TrustDomain `toml:"domain"`
 }
 
 // TrustDomain is one family of client certificates (justice, bar, …).
 type TrustDomain struct {
-	Name    string   `toml:"name"`
+	Name  string `toml:"name"`
+	Label string `toml:"label"` // shown on refusal pages
+	// CAFiles are PEM bundles of the domain's roots and intermediates.
 	CAFiles []string `toml:"ca_files"`
-	Roles   []string `toml:"roles"`
+	// PolicyOIDs: when set, a leaf must carry at least one of them.
+	PolicyOIDs []string `toml:"policy_oids"`
+	Roles      []string `toml:"roles"`
+	// CRLs are files or http(s) URLs; with none, no revocation check.
+	CRLs       []string `toml:"crls"`
+	CRLRefresh Duration `toml:"crl_refresh"`
+	CRLGrace   Duration `toml:"crl_grace"`
 }
+
+// KnownRoles are the roles a trust domain may grant.
+var KnownRoles = []string{"magistrate", "clerk", "lawyer", "expert", "party_member", "sapiteur"}
 
 // Duration reads "30s", "5m" or "1h30m" from the file.
 type Duration struct{ time.Duration }
@@ -288,6 +301,11 @@ func (c *Config) resolvePaths() {
 	for i := range c.Trust.Domains {
 		for j, f := range c.Trust.Domains[i].CAFiles {
 			c.Trust.Domains[i].CAFiles[j] = c.abs(f)
+		}
+		for j, f := range c.Trust.Domains[i].CRLs {
+			if !strings.HasPrefix(f, "http://") && !strings.HasPrefix(f, "https://") {
+				c.Trust.Domains[i].CRLs[j] = c.abs(f)
+			}
 		}
 	}
 }

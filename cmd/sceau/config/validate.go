@@ -31,6 +31,11 @@ func (c *Config) applyDefaults() {
 	if c.Server.TLS.Source == "ca" && len(c.Server.TLS.Names) == 0 {
 		c.Server.TLS.Names = []string{"localhost", "127.0.0.1", "::1"}
 	}
+	for i := range c.Trust.Domains {
+		d := &c.Trust.Domains[i]
+		defDur(&d.CRLRefresh, time.Hour)
+		def(&d.Label, d.Name)
+	}
 	if c.CA.DefaultValidityDays == 0 {
 		c.CA.DefaultValidityDays = 180
 	}
@@ -213,9 +218,34 @@ func (c *Config) Validate() Problems {
 		if len(d.CAFiles) == 0 {
 			bad(field+".ca_files", "lists no CA certificate")
 		}
+		if d.Name == "internal" {
+			bad(field+".name", "\"internal\" is Sceau's own CA and is always trusted: choose another name")
+		}
 		for _, f := range d.CAFiles {
 			if _, err := os.Stat(f); err != nil {
 				bad(field+".ca_files", "cannot read %s: %v", f, unwrapPathError(err))
+			}
+		}
+		if len(d.Roles) == 0 {
+			bad(field+".roles", "lists no role (one or more of %s)", strings.Join(KnownRoles, ", "))
+		}
+		for _, r := range d.Roles {
+			if !contains(KnownRoles, r) {
+				bad(field+".roles", "%q is not a role (use %s)", r, strings.Join(KnownRoles, ", "))
+			}
+		}
+		for _, oid := range d.PolicyOIDs {
+			if !validOID(oid) {
+				bad(field+".policy_oids", "%q is not a dotted OID", oid)
+			}
+		}
+		for _, crl := range d.CRLs {
+			if strings.HasPrefix(crl, "http://") || strings.HasPrefix(crl, "https://") {
+				if u, err := url.Parse(crl); err != nil || u.Host == "" {
+					bad(field+".crls", "%q is not a URL", crl)
+				}
+			} else if _, err := os.Stat(crl); err != nil {
+				bad(field+".crls", "cannot read %s: %v", crl, unwrapPathError(err))
 			}
 		}
 	}
@@ -300,6 +330,15 @@ func (c *Config) validateMail(bad func(field, format string, args ...any), oneOf
 			bad("mail.smtp.password_file", "is required when mail.smtp.username is set")
 		}
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 func validOID(s string) bool {
