@@ -154,3 +154,30 @@ func TestInitIntoAFileFails(t *testing.T) {
 		t.Fatalf("err = %v, want an error naming %s", err, file)
 	}
 }
+
+// TestInitDemo: --demo adds trusted test families and importable identities.
+func TestInitDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	stdout, _, err := execute(t, "init", "--data", dir, "--demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "LISEZ-MOI.txt") || !strings.Contains(stdout, "demo/identities") {
+		t.Errorf("init --demo does not say where the identities are:\n%s", stdout)
+	}
+	cfg, err := loadConfig(filepath.Join(dir, "sceau.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, d := range cfg.Trust.Domains {
+		names = append(names, d.Name)
+	}
+	if strings.Join(names, ",") != "justice,bar,expert" {
+		t.Errorf("trust domains %v", names)
+	}
+	p12s, _ := filepath.Glob(filepath.Join(dir, "demo", "identities", "*.p12"))
+	if len(p12s) != 6 {
+		t.Errorf("%d demo identities", len(p12s))
+	}
+}

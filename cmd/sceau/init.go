@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"sceau.fr/sceau/ca"
+	"sceau.fr/sceau/ca/demo"
 	"sceau.fr/sceau/cmd/sceau/config"
 	"sceau.fr/sceau/configs"
 )
@@ -30,8 +32,11 @@ func newInitCommand() *cobra.Command {
                     issuing intermediate (5 years), keys encrypted with a
                     random password written to secrets/ca-key-password
 
-It refuses to overwrite an existing sceau.toml. With --demo, demonstration
-material is added as well.`,
+It refuses to overwrite an existing sceau.toml. With --demo it also creates
+test-only certificate authorities that look like the real families (AC
+Justice, AC Avocats, AC Experts, all marked TEST), trusts them, and writes
+demo identities (a magistrate, a clerk, two lawyers, two experts) as PKCS#12
+files under DIR/demo/identities, with their passwords in DIR/demo/LISEZ-MOI.txt.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
@@ -45,7 +50,7 @@ material is added as well.`,
 	return cmd
 }
 
-func runInit(cmd *cobra.Command, dataDir string, demo bool) error {
+func runInit(cmd *cobra.Command, dataDir string, demoMode bool) error {
 	cfgPath := filepath.Join(dataDir, "sceau.toml")
 	if _, err := os.Stat(cfgPath); err == nil {
 		return fmt.Errorf("%s already exists: refusing to overwrite it (remove the folder to start again)", cfgPath)
@@ -73,15 +78,24 @@ func runInit(cmd *cobra.Command, dataDir string, demo bool) error {
 	if err := ca.Bootstrap(cmd.Context(), ca.BootstrapOptions{Dir: caDir, Organisation: cfg.Organisation, Password: []byte(password)}); err != nil {
 		return fmt.Errorf("creating the certificate authority: %w", err)
 	}
+	cfgText := configs.Embedded
+	var made *demo.Made
+	if demoMode {
+		if made, err = demo.Create(filepath.Join(dataDir, "demo")); err != nil {
+			return fmt.Errorf("creating the demonstration certificates: %w", err)
+		}
+		cfgText = append(append([]byte{}, cfgText...), demoTrustDomains()...)
+	}
 	// The configuration is written last: its presence means init finished.
-	if err := writeFile(cfgPath, configs.Embedded, 0o640); err != nil {
+	if err := writeFile(cfgPath, cfgText, 0o640); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "Initialised %s\n  configuration: %s\n  certificate authority: %s (root: %s)\n",
 		dataDir, cfgPath, caDir, filepath.Join(caDir, ca.RootCertFile))
-	if demo {
-		fmt.Fprintln(out, "  demo: no demonstration data exists yet in this version")
+	if made != nil {
+		fmt.Fprintf(out, "  demonstration identities (PKCS#12, test authorities only): %s\n", filepath.Dir(made.Identities[0].P12))
+		fmt.Fprintf(out, "  their passwords and how to import them: %s\n", made.Readme)
 	}
 	fmt.Fprintf(out, "Run: sceau serve --config %s\n", cfgPath)
 	return nil
@@ -127,4 +141,21 @@ func randomSecret() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// demoTrustDomains declares the demo families in the configuration.
+func demoTrustDomains() []byte {
+	var b strings.Builder
+	b.WriteString("\n# Demonstration trust domains (sceau init --demo): TEST authorities only.\n")
+	for _, f := range demo.Families {
+		fmt.Fprintf(&b, "[[trust.domain]]\nname = %q\nlabel = %q\nca_files = [%q]\nroles = [", f.Domain, f.Label, "demo/trust/"+f.Domain+".pem")
+		for i, r := range f.Roles {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", r)
+		}
+		b.WriteString("]\n\n")
+	}
+	return []byte(b.String())
 }
