@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"time"
+
+	"sceau.fr/sceau/portal/proxycert"
 )
 
 type requestIDKey struct{}
@@ -57,6 +59,9 @@ func (s *Server) publicHandler(fixed Side) http.Handler {
 				panic(http.ErrAbortHandler)
 			}
 		}()
+		if side == SideCounter {
+			proxycert.StripAll(r.Header) // the counter never identifies anyone by certificate
+		}
 		if !hostMatchesSNI(r) {
 			s.renderError(rec, r, http.StatusMisdirectedRequest)
 			return

@@ -29,7 +29,12 @@ func (s *Server) routes() *mux.Router {
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler())).Methods(http.MethodGet, http.MethodHead)
 
 	portal := r.MatcherFunc(onSide(SidePortal)).Subrouter()
-	portal.HandleFunc("/", s.portalHome).Methods(http.MethodGet, http.MethodHead)
+	if s.deps.Gate != nil {
+		portal.Use(s.requireCertificate)
+		portal.HandleFunc("/", s.portalWelcome).Methods(http.MethodGet, http.MethodHead)
+	} else {
+		portal.HandleFunc("/", s.portalHome).Methods(http.MethodGet, http.MethodHead)
+	}
 
 	counter := r.MatcherFunc(onSide(SideCounter)).Subrouter()
 	counter.HandleFunc("/", s.counterHome).Methods(http.MethodGet, http.MethodHead)

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"sceau.fr/sceau/portal/proxycert"
 	"sceau.fr/sceau/templates"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	MaxBodyBytes                                                               int64
 	// Development turns on pages that must never be public (mail sink).
 	Development bool
+	// CounterURL is the counter's public URL, for links from the portal.
+	CounterURL string
 }
 
 // Deps are the collaborators the server needs, plugged in by cmd/sceau.
@@ -58,6 +61,13 @@ type Deps struct {
 	Mailbox Mailbox
 	// PKI serves the CA's root and CRL; nil hides /ca/.
 	PKI PKI
+	// Gate identifies portal users by certificate; nil leaves the portal
+	// ungated (tests of the listeners only).
+	Gate Gate
+	// ProxyCert reads client certificates from a trusted reverse proxy's
+	// header; nil means certificates only come from the TLS connection
+	// (and such headers are stripped).
+	ProxyCert *proxycert.Extractor
 }
 
 // Server serves the three listeners.

@@ -88,6 +88,17 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		certs.cached = cached
 	}
 	pki := &pkiHolder{}
+	ctx, cancel := context.WithCancel(ctx)
+	var workers sync.WaitGroup
+	defer func() { cancel(); workers.Wait() }() // background jobs end with serve
+	gate, err := buildGate(ctx, cfg, pki, log, &workers)
+	if err != nil {
+		return err
+	}
+	proxy, err := proxyExtractor(cfg)
+	if err != nil {
+		return fmt.Errorf("server.proxy: %w", err)
+	}
 	hints, err := clientCAHints(cfg.Trust.Domains)
 	if err != nil {
 		return err
@@ -113,9 +124,10 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		WriteTimeout: cfg.Server.WriteTimeout.Duration, IdleTimeout: cfg.Server.IdleTimeout.Duration,
 		ShutdownTimeout: cfg.Server.ShutdownTimeout.Duration, MaxHeaderBytes: cfg.Server.MaxHeaderBytes,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Development: cfg.Server.Development,
+		CounterURL: cfg.Server.Counter.PublicURL,
 	}, portal.Deps{
 		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
-		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki,
+		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki, Gate: gate, ProxyCert: proxy,
 	})
 	if err != nil {
 		return err
@@ -124,8 +136,6 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		return err
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	served := make(chan error, 1)
 	go func() {
 		served <- srv.Serve(ctx)
@@ -154,7 +164,6 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		return err
 	}
 	defer authority.Close()
-	var workers sync.WaitGroup
 	if cfg.Server.TLS.Source == "ca" {
 		sc, err := authority.ServerCertificate(ctx, cfg.Server.TLS.Names)
 		if err != nil {

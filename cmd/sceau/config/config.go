@@ -44,6 +44,7 @@ type Server struct {
 	Counter Listener `toml:"counter"`
 	Admin   Admin    `toml:"admin"`
 	TLS     TLS      `toml:"tls"`
+	Proxy   Proxy    `toml:"proxy"`
 
 	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
 	ReadTimeout       Duration `toml:"read_timeout"`
@@ -63,6 +64,15 @@ type Listener struct {
 	Listen    string `toml:"listen"`
 	Host      string `toml:"host"`       // expected host name (SNI and Host)
 	PublicURL string `toml:"public_url"` // as users reach it, for links in mails
+}
+
+// Proxy takes client certificates from a TLS-terminating reverse proxy's
+// header, only when the request comes from one of TrustedProxies. Off when
+// Format is empty.
+type Proxy struct {
+	Format         string   `toml:"format"` // nginx, envoy, traefik or rfc9440
+	Header         string   `toml:"header"` // optional header name override
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // Admin is the loopback listener for metrics and probes.

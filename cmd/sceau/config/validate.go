@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -121,6 +122,21 @@ func (c *Config) Validate() Problems {
 
 	c.validateListeners(bad)
 
+	if px := c.Server.Proxy; px.Format != "" {
+		oneOf("server.proxy.format", px.Format, "nginx", "envoy", "traefik", "rfc9440")
+		if len(px.TrustedProxies) == 0 {
+			bad("server.proxy.trusted_proxies", "is required with a proxy format: the addresses the proxy connects from")
+		}
+		for _, a := range px.TrustedProxies {
+			if pfx, err := netip.ParsePrefix(a); err != nil {
+				if _, err := netip.ParseAddr(a); err != nil {
+					bad("server.proxy.trusted_proxies", "%q is neither an address nor a prefix such as 10.0.0.0/8", a)
+				}
+			} else if pfx.Bits() == 0 {
+				bad("server.proxy.trusted_proxies", "%q would trust everyone", a)
+			}
+		}
+	}
 	oneOf("server.tls.source", c.Server.TLS.Source, "ca", "files")
 	if c.Server.TLS.Source == "files" {
 		if c.Server.TLS.CertFile == "" {

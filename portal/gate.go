@@ -1,0 +1,145 @@
+package portal
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http"
+	"time"
+
+	"sceau.fr/sceau/portal/certgate"
+	"sceau.fr/sceau/portal/proxycert"
+)
+
+// Gate decides who a presented certificate chain is (certgate.Gate).
+type Gate interface {
+	Check(presented []*x509.Certificate) (*certgate.Identity, *certgate.Refusal)
+	AcceptedAuthorities() []string
+}
+
+type identityKey struct{}
+
+// IdentityFrom returns the identity the gate admitted for this request.
+func IdentityFrom(ctx context.Context) *certgate.Identity {
+	id, _ := ctx.Value(identityKey{}).(*certgate.Identity)
+	return id
+}
+
+// presentedChain is the chain the client presented: from the TLS
+// connection, or from a trusted reverse proxy's header. A certificate
+// header from anyone else is stripped and ignored.
+func (s *Server) presentedChain(r *http.Request) ([]*x509.Certificate, error) {
+	if s.deps.ProxyCert == nil {
+		proxycert.StripAll(r.Header)
+	} else if chain, fromProxy, err := s.deps.ProxyCert.FromRequest(r); fromProxy {
+		return chain, err
+	}
+	if r.TLS == nil {
+		return nil, nil
+	}
+	return r.TLS.PeerCertificates, nil
+}
+
+// requireCertificate admits a request on the portal only with a
+// certificate the gate accepts; anything else gets a French page saying
+// what happened and what to do.
+func (s *Server) requireCertificate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chain, err := s.presentedChain(r)
+		if err != nil {
+			s.log.Warn("unreadable certificate header from the proxy", "request_id", RequestID(r.Context()), "err", err)
+			s.renderRefusal(w, r, &certgate.Refusal{Kind: certgate.RefusalMalformed, Detail: err.Error()})
+			return
+		}
+		id, refusal := s.deps.Gate.Check(chain)
+		if refusal != nil {
+			s.log.Info("refused at the gate", "request_id", RequestID(r.Context()), "reason", refusal.Kind.String(),
+				"domain", refusal.Domain, "issuer", refusal.Issuer, "serial", serialString(refusal), "detail", refusal.Detail)
+			s.renderRefusal(w, r, refusal)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	})
+}
+
+func serialString(r *certgate.Refusal) string {
+	if r.Serial == nil {
+		return ""
+	}
+	return r.Serial.String()
+}
+
+type refusalPage struct {
+	Lang, Title, Message, Todo, CounterURL, RequestID string
+	Accepted                                          []string
+}
+
+// renderRefusal explains a refusal. Dates are shown in French format.
+func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, ref *certgate.Refusal) {
+	p := refusalPage{Lang: "fr", RequestID: RequestID(r.Context())}
+	authority := ref.DomainLabel
+	if authority == "" {
+		authority = "l’autorité qui vous l’a délivré"
+	}
+	date := func(t time.Time) string { return t.Format("02/01/2006") }
+	status := http.StatusForbidden
+	switch ref.Kind {
+	case certgate.RefusalNoCertificate:
+		p.Title = "Aucun certificat présenté"
+		p.Message = "Votre navigateur n’a présenté aucun certificat. L’accès aux espaces d’expertise se fait uniquement avec un certificat électronique installé dans votre navigateur."
+		p.Todo = "Installez votre certificat (magistrats et greffiers : certificat Justice ; avocats : clé RPVA ; experts : certificat d’expert), puis fermez complètement le navigateur et rouvrez cette page. Si une fenêtre vous demande de choisir un certificat, choisissez-le."
+		p.Accepted = s.deps.Gate.AcceptedAuthorities()
+		p.CounterURL = s.cfg.CounterURL
+	case certgate.RefusalExpired:
+		p.Title = "Certificat expiré"
+		if ref.Authority != "" {
+			p.Message = "Le certificat de l’autorité « " + ref.Authority + " » qui a délivré le vôtre a expiré le " + date(ref.NotAfter) + "."
+			p.Todo = "Contactez " + authority + " ou l’administrateur de ce service."
+		} else {
+			p.Message = "Votre certificat a expiré le " + date(ref.NotAfter) + "."
+			p.Todo = "Demandez-en un nouveau à " + authority + ", installez-le, puis revenez sur cette page."
+		}
+	case certgate.RefusalNotYetValid:
+		p.Title = "Certificat pas encore valable"
+		p.Message = "Votre certificat ne sera valable qu’à partir du " + date(ref.NotBefore) + "."
+		p.Todo = "Vérifiez la date et l’heure de votre ordinateur, ou réessayez à partir de cette date."
+	case certgate.RefusalUnknownCA:
+		p.Title = "Autorité de certification non reconnue"
+		p.Message = "Le certificat présenté a été délivré par une autorité que ce service ne reconnaît pas."
+		p.Todo = "Choisissez un autre certificat (fermez puis rouvrez le navigateur pour qu’il vous le redemande)."
+		p.Accepted = s.deps.Gate.AcceptedAuthorities()
+	case certgate.RefusalRevoked:
+		p.Title = "Certificat révoqué"
+		p.Message = "Votre certificat a été révoqué par " + authority + " : il ne peut plus être utilisé."
+		p.Todo = "Si vous ne l’avez pas demandé, contactez " + authority + ". Pour continuer, faites-vous délivrer un nouveau certificat."
+	case certgate.RefusalWrongUsage:
+		p.Title = "Certificat inadapté"
+		p.Message = "Ce certificat ne permet pas de s’authentifier auprès d’un site (il sert à autre chose, par exemple à signer)."
+		p.Todo = "Choisissez votre certificat d’authentification (fermez puis rouvrez le navigateur pour qu’il vous le redemande)."
+	case certgate.RefusalPolicyMissing:
+		p.Title = "Type de certificat non accepté"
+		p.Message = "Ce certificat a bien été délivré par " + authority + ", mais il n’est pas d’un type accepté pour ce service."
+		p.Todo = "Choisissez un autre certificat de la même autorité, ou renseignez-vous auprès d’elle."
+	case certgate.RefusalRevocationUnavailable:
+		p.Title = "Vérification momentanément impossible"
+		p.Message = "La liste des certificats révoqués de " + authority + " n’a pas pu être consultée : par sécurité, l’accès est suspendu."
+		p.Todo = "Réessayez dans quelques minutes. Si le problème persiste, prévenez l’administrateur en citant la référence ci-dessous."
+		status = http.StatusServiceUnavailable
+	default:
+		p.Title = "Certificat illisible"
+		p.Message = "Le certificat présenté n’a pas pu être lu."
+		p.Todo = "Choisissez un autre certificat, ou réinstallez le vôtre."
+	}
+	s.renderPage(w, r, status, "refusal", p)
+}
+
+func (s *Server) portalWelcome(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	name := id.CommonName
+	if id.GivenName != "" && id.Surname != "" {
+		name = id.GivenName + " " + id.Surname
+	}
+	s.renderPage(w, r, http.StatusOK, "portal_welcome", struct {
+		Lang, Name, Authority string
+		NotAfter              time.Time
+	}{"fr", name, id.IssuerCommonName, id.NotAfter})
+}
