@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -99,7 +100,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	if err != nil {
 		return fmt.Errorf("server.proxy: %w", err)
 	}
-	hints, err := clientCAHints(cfg.Trust.Domains)
+	hints, err := clientCAHints(cfg)
 	if err != nil {
 		return err
 	}
@@ -215,13 +216,16 @@ func openSchema(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sto
 }
 
 // clientCAHints gathers every trusted CA certificate, whose names the
-// portal sends in its certificate request.
-func clientCAHints(domains []config.TrustDomain) (*x509.CertPool, error) {
-	if len(domains) == 0 {
-		return nil, nil
-	}
+// portal sends in its certificate request so browsers offer only
+// certificates Sceau may accept: the trust domains' and Sceau's own CA.
+func clientCAHints(cfg *config.Config) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
-	for _, d := range domains {
+	for _, name := range []string{ca.RootCertFile, ca.IntermediateCertFile} {
+		if pem, err := os.ReadFile(filepath.Join(cfg.CA.Dir, name)); err == nil {
+			pool.AppendCertsFromPEM(pem)
+		}
+	}
+	for _, d := range cfg.Trust.Domains {
 		for _, f := range d.CAFiles {
 			pem, err := os.ReadFile(f)
 			if err != nil {
