@@ -820,7 +820,10 @@ func TestRealNginx(t *testing.T) {
 		}
 	}
 	if nginxBin == "" {
-		t.Skip("nginx not installed")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nginx is required under CI (.ci/run installs nginx-light)")
+		}
+		t.Skip("SKIPPING: nginx not installed")
 	}
 	p := getPKI(t)
 	dir := t.TempDir()
