@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"sceau.fr/sceau/portal/model"
+)
+
+// Register creates an account with its first certificate, in one
+// transaction. If the certificate is already registered (another browser
+// was faster), nothing is created and the existing account is returned
+// with created=false: one certificate, one account.
+func (s *Store) Register(ctx context.Context, a *model.Account, c *model.AccountCertificate) (*model.Account, bool, error) {
+	if err := a.Validate(); err != nil {
+		return nil, false, err
+	}
+	now := time.Now().UTC()
+	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		a.ID, a.CreatedAt, a.UpdatedAt = 0, now, now
+		if err := tx.Create(a).Error; err != nil {
+			return err
+		}
+		c.ID, c.AccountID, c.AddedAt = 0, a.ID, now
+		return tx.Create(c).Error
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		existing, _, err := s.AccountByFingerprint(ctx, c.Fingerprint)
+		return existing, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return a, true, nil
+}
+
+// AccountByFingerprint finds the account a (not removed) certificate
+// belongs to; ErrNotFound if none.
+func (s *Store) AccountByFingerprint(ctx context.Context, fingerprint string) (*model.Account, *model.AccountCertificate, error) {
+	var c model.AccountCertificate
+	err := s.gorm(ctx).Where("fingerprint = ? AND removed_at IS NULL", fingerprint).First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var a model.Account
+	if err := s.gorm(ctx).First(&a, c.AccountID).Error; err != nil {
+		return nil, nil, err
+	}
+	return &a, &c, nil
+}
+
+// RecordLogin notes which certificate signed in, from where.
+func (s *Store) RecordLogin(ctx context.Context, l *model.Login) error {
+	l.At = time.Now().UTC()
+	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(l).Error; err != nil {
+			return err
+		}
+		return tx.Model(&model.AccountCertificate{}).Where("fingerprint = ?", l.Fingerprint).Update("last_used_at", l.At).Error
+	})
+}
+
+// SetSuspended suspends (with a reason) or reactivates an account.
+func (s *Store) SetSuspended(ctx context.Context, id int64, suspend bool, reason string) error {
+	updates := map[string]any{"suspended_at": nil, "suspended_reason": "", "updated_at": time.Now().UTC()}
+	if suspend {
+		updates["suspended_at"], updates["suspended_reason"] = time.Now().UTC(), reason
+	}
+	res := s.gorm(ctx).Model(&model.Account{}).Where("id = ?", id).Updates(updates)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}
+
+// AcceptTerms records the terms version an account accepted.
+func (s *Store) AcceptTerms(ctx context.Context, id int64, version string) error {
+	now := time.Now().UTC()
+	return s.gorm(ctx).Model(&model.Account{}).Where("id = ?", id).
+		Updates(map[string]any{"terms_version": version, "terms_accepted_at": now, "updated_at": now}).Error
+}
+
+// Accounts lists accounts, newest first, optionally of one role.
+func (s *Store) Accounts(ctx context.Context, role string, limit, offset int) ([]model.Account, error) {
+	q := s.gorm(ctx).Order("id DESC").Limit(limit).Offset(offset)
+	if role != "" {
+		q = q.Where("role = ?", role)
+	}
+	var out []model.Account
+	return out, q.Find(&out).Error
+}
+
+// Account returns an account with its certificates and its last logins.
+func (s *Store) Account(ctx context.Context, id int64) (*model.Account, []model.AccountCertificate, []model.Login, error) {
+	var a model.Account
+	if err := s.gorm(ctx).First(&a, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil, nil, ErrNotFound
+		}
+		return nil, nil, nil, err
+	}
+	var certs []model.AccountCertificate
+	if err := s.gorm(ctx).Where("account_id = ?", id).Order("added_at").Find(&certs).Error; err != nil {
+		return nil, nil, nil, err
+	}
+	var logins []model.Login
+	err := s.gorm(ctx).Where("account_id = ?", id).Order("at DESC").Limit(10).Find(&logins).Error
+	return &a, certs, logins, err
+}
