@@ -134,9 +134,9 @@ func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, ref *cert
 
 func (s *Server) portalWelcome(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
-	name := id.CommonName
-	if id.GivenName != "" && id.Surname != "" {
-		name = id.GivenName + " " + id.Surname
+	name := displayName(id)
+	if acc := AccountFrom(r.Context()); acc != nil {
+		name = acc.DisplayName
 	}
 	s.renderPage(w, r, http.StatusOK, "portal_welcome", struct {
 		Lang, Name, Authority string

@@ -30,8 +30,18 @@ func (s *Server) routes() *mux.Router {
 
 	portal := r.MatcherFunc(onSide(SidePortal)).Subrouter()
 	if s.deps.Gate != nil {
-		portal.Use(s.requireCertificate)
-		portal.HandleFunc("/", s.portalWelcome).Methods(http.MethodGet, http.MethodHead)
+		portal.Use(s.requireCertificate, s.checkCSRF)
+		if s.deps.Accounts != nil {
+			portal.HandleFunc("/inscription", s.showRegistration).Methods(http.MethodGet, http.MethodHead)
+			portal.HandleFunc("/inscription", s.register).Methods(http.MethodPost)
+			member := portal.NewRoute().Subrouter()
+			member.Use(s.requireAccount)
+			member.HandleFunc("/", s.portalWelcome).Methods(http.MethodGet, http.MethodHead)
+			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
+			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)
+		} else {
+			portal.HandleFunc("/", s.portalWelcome).Methods(http.MethodGet, http.MethodHead)
+		}
 	} else {
 		portal.HandleFunc("/", s.portalHome).Methods(http.MethodGet, http.MethodHead)
 	}

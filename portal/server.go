@@ -64,6 +64,14 @@ type Deps struct {
 	// Gate identifies portal users by certificate; nil leaves the portal
 	// ungated (tests of the listeners only).
 	Gate Gate
+	// Accounts finds and registers the people behind certificates; nil
+	// leaves the portal without accounts (tests of the gate only).
+	Accounts Accounts
+	// SessionKey signs session cookies and form tokens; instances behind
+	// one load balancer must share it.
+	SessionKey []byte
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
 	// ProxyCert reads client certificates from a trusted reverse proxy's
 	// header; nil means certificates only come from the TLS connection
 	// (and such headers are stripped).
@@ -105,6 +113,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Ready == nil {
 		deps.Ready = func(context.Context) error { return nil }
 	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if len(deps.SessionKey) == 0 {
+		deps.SessionKey = make([]byte, 32)
+		if _, err := rand.Read(deps.SessionKey); err != nil {
+			return nil, err
+		}
+	}
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
@@ -119,6 +136,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.router = s.routes()
 	return s, nil
 }
+
+func (s *Server) now() time.Time { return s.deps.Now() }
 
 // Router exposes the router so later features (and tests) add routes.
 func (s *Server) Router() *mux.Router { return s.router }

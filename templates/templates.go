@@ -100,7 +100,22 @@ func (s *Set) loadMail() error {
 	return nil
 }
 
-var funcs = htmltemplate.FuncMap{}
+var funcs = htmltemplate.FuncMap{
+	// field bundles what the "field" partial needs.
+	"field": func(name, label, value string, errs interface{ For(string) string }, required bool) map[string]any {
+		msg := ""
+		if errs != nil {
+			msg = errs.For(name)
+		}
+		return map[string]any{"Name": name, "Label": label, "Value": value, "Error": msg, "Required": required}
+	},
+	"courtLabel": func(domain string) string {
+		if domain == "expert" {
+			return "Cour d’appel de rattachement"
+		}
+		return "Juridiction"
+	},
+}
 
 // Page renders the named page (pages/NAME.html, drawn through its layout).
 func (s *Set) Page(name string, data any) ([]byte, error) {

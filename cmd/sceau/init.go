@@ -74,6 +74,13 @@ func runInit(cmd *cobra.Command, dataDir string, demoMode bool) error {
 	if err := writeFile(filepath.Join(dataDir, "secrets", "ca-key-password"), []byte(password+"\n"), 0o600); err != nil {
 		return err
 	}
+	sessionKey, err := randomSecret()
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dataDir, "secrets", "session-key"), []byte(sessionKey+"\n"), 0o600); err != nil {
+		return err
+	}
 	caDir := filepath.Join(dataDir, "ca")
 	if err := ca.Bootstrap(cmd.Context(), ca.BootstrapOptions{Dir: caDir, Organisation: cfg.Organisation, Password: []byte(password)}); err != nil {
 		return fmt.Errorf("creating the certificate authority: %w", err)

@@ -13,6 +13,7 @@ import (
 	"sceau.fr/sceau/ca"
 	"sceau.fr/sceau/ca/certfile"
 	"sceau.fr/sceau/cmd/sceau/config"
+	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/store"
 )
 
@@ -106,4 +107,48 @@ func (p *pkiHolder) CRL(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return c.CRL(ctx)
+}
+
+// lazyAccounts answers for the store once the database is open.
+type lazyAccounts struct{ db *atomic.Pointer[store.Store] }
+
+var errNotReady = errors.New("database not ready")
+
+func (l lazyAccounts) get() (*store.Store, error) {
+	if s := l.db.Load(); s != nil {
+		return s, nil
+	}
+	return nil, errNotReady
+}
+
+func (l lazyAccounts) AccountByFingerprint(ctx context.Context, fp string) (*model.Account, *model.AccountCertificate, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.AccountByFingerprint(ctx, fp)
+}
+
+func (l lazyAccounts) Register(ctx context.Context, a *model.Account, c *model.AccountCertificate) (*model.Account, bool, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, false, err
+	}
+	return s.Register(ctx, a, c)
+}
+
+func (l lazyAccounts) RecordLogin(ctx context.Context, login *model.Login) error {
+	s, err := l.get()
+	if err != nil {
+		return err
+	}
+	return s.RecordLogin(ctx, login)
+}
+
+func (l lazyAccounts) AcceptTerms(ctx context.Context, id int64, version string) error {
+	s, err := l.get()
+	if err != nil {
+		return err
+	}
+	return s.AcceptTerms(ctx, id, version)
 }

@@ -129,6 +129,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	}, portal.Deps{
 		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
 		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki, Gate: gate, ProxyCert: proxy,
+		Accounts: lazyAccounts{&db}, SessionKey: []byte(cfg.Server.SessionKey.Value()),
 	})
 	if err != nil {
 		return err

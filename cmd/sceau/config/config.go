@@ -56,6 +56,9 @@ type Server struct {
 	// Development enables pages that must never be public, such as the
 	// mail sink viewer.
 	Development bool `toml:"development"`
+	// SessionKey signs session cookies and form tokens; every instance
+	// behind one address must share it. Unset: random at each start.
+	SessionKey Secret `toml:"session_key_file"`
 }
 
 // Listener is one public HTTPS listener. When the portal and the counter
@@ -305,7 +308,7 @@ func (c *Config) resolvePaths() {
 		&c.Storage.Path, &c.Mail.SinkDir, &c.Mail.SMTP.CAFile, &c.CA.Dir} {
 		*p = c.abs(*p)
 	}
-	for _, s := range []*Secret{&c.Database.URL, &c.Storage.S3.SecretAccessKey, &c.Mail.SMTP.Password, &c.CA.KeyPassword} {
+	for _, s := range []*Secret{&c.Server.SessionKey, &c.Database.URL, &c.Storage.S3.SecretAccessKey, &c.Mail.SMTP.Password, &c.CA.KeyPassword} {
 		s.File = c.abs(s.File)
 	}
 	for i := range c.Trust.Domains {

@@ -23,6 +23,7 @@ func writeConfig(t *testing.T, body string) string {
 	}
 	// sceau init writes the CA key password next to the embedded default.
 	mustWrite(t, filepath.Join(dir, "secrets", "ca-key-password"), "generated-by-init\n")
+	mustWrite(t, filepath.Join(dir, "secrets", "session-key"), "generated-by-init\n")
 	return p
 }
 
@@ -87,6 +88,7 @@ func TestProductionExampleIsValid(t *testing.T) {
 		cfg.Storage.S3.SecretAccessKey.File: "s3-secret",
 		cfg.Mail.SMTP.Password.File:         "smtp-secret",
 		cfg.CA.KeyPassword.File:             "ca-secret",
+		cfg.Server.SessionKey.File:          "session-secret",
 	}
 	for f, v := range secrets {
 		mustWrite(t, filepath.Join(dir, f), v)

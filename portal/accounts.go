@@ -1,0 +1,259 @@
+package portal
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"sceau.fr/sceau/portal/certgate"
+	"sceau.fr/sceau/portal/model"
+)
+
+// TermsVersion is the current version of the terms of use: an account
+// that accepted an older one is asked again.
+const TermsVersion = "2026-11"
+
+// Accounts is what the portal needs from storage about accounts.
+type Accounts interface {
+	AccountByFingerprint(ctx context.Context, fingerprint string) (*model.Account, *model.AccountCertificate, error)
+	Register(ctx context.Context, a *model.Account, c *model.AccountCertificate) (*model.Account, bool, error)
+	RecordLogin(ctx context.Context, l *model.Login) error
+	AcceptTerms(ctx context.Context, id int64, version string) error
+}
+
+type accountKey struct{}
+
+// AccountFrom returns the signed-in account.
+func AccountFrom(ctx context.Context) *model.Account {
+	a, _ := ctx.Value(accountKey{}).(*model.Account)
+	return a
+}
+
+const sessionCookie = "sceau_session"
+
+// mac signs a value with the server's session key.
+func (s *Server) mac(parts ...string) []byte {
+	m := hmac.New(sha256.New, s.deps.SessionKey)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
+}
+
+// csrfToken is bound to the certificate: a page of another site cannot
+// read it, and it is worthless with another certificate.
+func (s *Server) csrfToken(id *certgate.Identity) string {
+	return base64.RawURLEncoding.EncodeToString(s.mac("csrf", id.Fingerprint))
+}
+
+// checkCSRF refuses state-changing requests without the form token, or
+// coming from another origin.
+func (s *Server) checkCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+				s.renderError(w, r, http.StatusForbidden)
+				return
+			}
+		}
+		id := IdentityFrom(r.Context())
+		got, err := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
+		if id == nil || err != nil || !hmac.Equal(got, s.mac("csrf", id.Fingerprint)) {
+			s.log.Warn("form refused: missing or wrong CSRF token", "request_id", RequestID(r.Context()))
+			s.renderError(w, r, http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAccount finds the account of the certificate. No account: a
+// professional is sent to registration, anyone else is told their
+// certificate is not linked to an account. A suspended account is refused;
+// outdated terms are asked again. The session cookie is bound to the
+// certificate: a cookie replayed with another certificate is not honoured
+// and a new login is recorded.
+func (s *Server) requireAccount(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := IdentityFrom(r.Context())
+		acc, _, err := s.deps.Accounts.AccountByFingerprint(r.Context(), id.Fingerprint)
+		if errors.Is(err, model.ErrNotFound) {
+			if canRegister(id) {
+				http.Redirect(w, r, "/inscription", http.StatusSeeOther)
+				return
+			}
+			s.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),
+				Title: "Compte inconnu", Message: "Votre certificat est valide, mais il n’est rattaché à aucun compte.",
+				Todo: "Si l’expert vous a commandé un nouveau certificat, utilisez celui-là. Sinon, contactez l’expert qui conduit votre expertise."})
+			return
+		}
+		if err != nil {
+			s.log.Error("account lookup", "request_id", RequestID(r.Context()), "err", err)
+			s.renderError(w, r, http.StatusServiceUnavailable)
+			return
+		}
+		if acc.Suspended() {
+			s.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),
+				Title: "Compte suspendu", Message: "Votre compte a été suspendu : " + acc.SuspendedReason,
+				Todo: "Contactez l’administrateur de la plateforme si vous pensez qu’il s’agit d’une erreur."})
+			return
+		}
+		s.ensureSession(w, r, id, acc)
+		ctx := context.WithValue(r.Context(), accountKey{}, acc)
+		if acc.TermsVersion != TermsVersion && r.URL.Path != "/conditions" {
+			http.Redirect(w, r, "/conditions", http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func canRegister(id *certgate.Identity) bool {
+	return id.HasRole(model.RoleMagistrate) || id.HasRole(model.RoleClerk) || id.HasRole(model.RoleLawyer) || id.HasRole(model.RoleExpert)
+}
+
+// ensureSession records a login the first time a certificate is seen in
+// this browser session.
+func (s *Server) ensureSession(w http.ResponseWriter, r *http.Request, id *certgate.Identity, acc *model.Account) {
+	want := hex.EncodeToString(s.mac("session", id.Fingerprint))
+	if c, err := r.Cookie(sessionCookie); err == nil && hmac.Equal([]byte(c.Value), []byte(want)) {
+		return
+	}
+	err := s.deps.Accounts.RecordLogin(r.Context(), &model.Login{AccountID: acc.ID, Fingerprint: id.Fingerprint,
+		Issuer: id.Issuer, Serial: id.Serial.String(), RemoteAddr: r.RemoteAddr})
+	if err != nil {
+		s.log.Error("recording a login", "request_id", RequestID(r.Context()), "err", err)
+		return
+	}
+	s.log.Info("login", "account", acc.ID, "serial", id.Serial.String(), "issuer", id.IssuerCommonName)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: want, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+type roleChoice struct{ Value, Label string }
+
+var roleLabels = map[string]string{
+	model.RoleMagistrate: "Magistrat", model.RoleClerk: "Greffier", model.RoleLawyer: "Avocat", model.RoleExpert: "Expert",
+}
+
+type registerPage struct {
+	Lang, Authority, Domain, CSRF, TermsVersion string
+	Roles                                       []roleChoice
+	Form                                        model.Account
+	Errors                                      model.ValidationErrors
+}
+
+func (s *Server) registerPage(id *certgate.Identity, form model.Account, errs model.ValidationErrors) registerPage {
+	p := registerPage{Lang: "fr", Authority: id.IssuerCommonName, Domain: id.Domain, CSRF: s.csrfToken(id),
+		TermsVersion: TermsVersion, Form: form, Errors: errs}
+	for _, r := range id.Roles {
+		if l, ok := roleLabels[r]; ok {
+			p.Roles = append(p.Roles, roleChoice{r, l})
+		}
+	}
+	return p
+}
+
+// showRegistration pre-fills the form from the certificate.
+func (s *Server) showRegistration(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	if !canRegister(id) {
+		s.renderError(w, r, http.StatusForbidden)
+		return
+	}
+	if acc, _, err := s.deps.Accounts.AccountByFingerprint(r.Context(), id.Fingerprint); err == nil && acc != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	form := model.Account{DisplayName: displayName(id), Email: id.Email}
+	if len(id.Roles) == 1 {
+		form.Role = id.Roles[0]
+	}
+	if len(id.OrganizationalUnits) > 0 && (id.Domain == "justice" || id.Domain == "expert") {
+		form.Court = id.OrganizationalUnits[0]
+	}
+	s.renderPage(w, r, http.StatusOK, "register", s.registerPage(id, form, nil))
+}
+
+func displayName(id *certgate.Identity) string {
+	if id.GivenName != "" && id.Surname != "" {
+		return id.GivenName + " " + id.Surname
+	}
+	return id.CommonName
+}
+
+// register creates the account; the form comes back with the errors next
+// to the fields when something is wrong, keeping what was typed.
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	if !canRegister(id) {
+		s.renderError(w, r, http.StatusForbidden)
+		return
+	}
+	f := r.PostForm
+	form := model.Account{Role: f.Get("role"), Domain: id.Domain, DisplayName: strings.TrimSpace(f.Get("display_name")),
+		Email: strings.TrimSpace(f.Get("email")), Phone: strings.TrimSpace(f.Get("phone")), Court: strings.TrimSpace(f.Get("court")),
+		Bar: strings.TrimSpace(f.Get("bar")), CNBF: strings.TrimSpace(f.Get("cnbf")),
+		Specialties: strings.TrimSpace(f.Get("specialties")), NationalList: f.Get("national_list") == "1"}
+	var errs model.ValidationErrors
+	if !id.HasRole(form.Role) {
+		errs = append(errs, model.FieldError{Field: "role", Message: "Choisissez un rôle permis par votre certificat."})
+	}
+	if f.Get("terms") != TermsVersion {
+		errs = append(errs, model.FieldError{Field: "terms", Message: "Vous devez accepter les conditions d’utilisation."})
+	}
+	if err := form.Validate(); err != nil {
+		var v model.ValidationErrors
+		if errors.As(err, &v) {
+			errs = append(errs, v...)
+		}
+	}
+	if len(errs) > 0 {
+		s.renderPage(w, r, http.StatusUnprocessableEntity, "register", s.registerPage(id, form, errs))
+		return
+	}
+	form.TermsVersion = TermsVersion
+	now := s.now()
+	form.TermsAcceptedAt = &now
+	acc, created, err := s.deps.Accounts.Register(r.Context(), &form, &model.AccountCertificate{Fingerprint: id.Fingerprint,
+		Issuer: id.Issuer, Serial: id.Serial.String(), Subject: id.Leaf.Subject.String(), NotAfter: id.NotAfter})
+	if err != nil {
+		s.log.Error("registration", "request_id", RequestID(r.Context()), "err", err)
+		s.renderError(w, r, http.StatusInternalServerError)
+		return
+	}
+	if created {
+		s.log.Info("account registered", "account", acc.ID, "role", acc.Role, "domain", acc.Domain)
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) showTerms(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	s.renderPage(w, r, http.StatusOK, "terms", map[string]any{"Lang": "fr", "CSRF": s.csrfToken(id), "TermsVersion": TermsVersion})
+}
+
+func (s *Server) acceptTerms(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	if r.PostFormValue("terms") != TermsVersion {
+		s.renderPage(w, r, http.StatusUnprocessableEntity, "terms", map[string]any{"Lang": "fr", "CSRF": s.csrfToken(id),
+			"TermsVersion": TermsVersion, "Error": "Vous devez accepter les conditions d’utilisation pour continuer."})
+		return
+	}
+	if err := s.deps.Accounts.AcceptTerms(r.Context(), AccountFrom(r.Context()).ID, TermsVersion); err != nil {
+		s.log.Error("accepting terms", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
