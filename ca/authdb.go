@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/smallstep/certificates/authority/provisioner"
@@ -21,6 +22,9 @@ import (
 // implements it on PostgreSQL and SQLite.
 type Store interface {
 	StoreCertificate(ctx context.Context, c *model.IssuedCertificate) error
+	// StoreCertificateSpendingToken spends the token and records the
+	// certificate together (or neither), atomically across instances.
+	StoreCertificateSpendingToken(ctx context.Context, c *model.IssuedCertificate, tokenID string, tokenExpiry time.Time) error
 	GetCertificate(ctx context.Context, serial string) (*model.IssuedCertificate, error)
 	RevokeCertificate(ctx context.Context, r *model.Revocation) (created bool, err error)
 	IsRevoked(ctx context.Context, serial string) (bool, error)
@@ -38,6 +42,44 @@ type Store interface {
 type authDB struct {
 	store   Store
 	timeout time.Duration
+
+	// Issuance tokens minted by this process, by the SHA-256 of the public
+	// key of the CSR they are bound to. Their spending is deferred to the
+	// certificate's own insert (one database round trip per issuance);
+	// within this process they are claimed at once so a replay here fails
+	// early, and across instances the token's primary key decides when the
+	// certificate is recorded.
+	pending sync.Map // spki hash → pendingToken
+	claimed sync.Map // token id → struct{}
+}
+
+type pendingToken struct {
+	id     string
+	expiry time.Time
+}
+
+func spkiHash(der []byte) string {
+	sum := sha256.Sum256(der)
+	return string(sum[:])
+}
+
+// expect registers a token about to be used for signing a CSR.
+func (d *authDB) expect(csr *x509.CertificateRequest, id string, expiry time.Time) func() {
+	key := spkiHash(csr.RawSubjectPublicKeyInfo)
+	d.pending.Store(key, pendingToken{id, expiry})
+	return func() { d.pending.CompareAndDelete(key, pendingToken{id, expiry}); d.claimed.Delete(id) }
+}
+
+func (d *authDB) isPending(id string) bool {
+	found := false
+	d.pending.Range(func(_, v any) bool {
+		if v.(pendingToken).id == id {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 var (
@@ -70,6 +112,10 @@ func (d *authDB) StoreCertificateChain(p provisioner.Interface, chain ...*x509.C
 	}
 	ctx, cancel := d.ctx()
 	defer cancel()
+	if v, ok := d.pending.Load(spkiHash(leaf.RawSubjectPublicKeyInfo)); ok {
+		t := v.(pendingToken)
+		return d.store.StoreCertificateSpendingToken(ctx, rec, t.id, t.expiry)
+	}
 	return d.store.StoreCertificate(ctx, rec)
 }
 
@@ -161,6 +207,11 @@ func (d *authDB) StoreCRL(info *db.CertificateRevocationListInfo) error {
 // UseToken spends a one-time token atomically (a unique key, not a read
 // then a write), so two instances cannot both accept it.
 func (d *authDB) UseToken(id, tok string) (bool, error) {
+	if d.isPending(id) {
+		// Spent in the database with the certificate (see authDB.pending).
+		_, loaded := d.claimed.LoadOrStore(id, struct{}{})
+		return !loaded, nil
+	}
 	exp := time.Now().Add(time.Hour)
 	if t, err := jose.ParseSigned(tok); err == nil {
 		var c jose.Claims

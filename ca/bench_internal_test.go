@@ -23,6 +23,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -557,6 +558,17 @@ func (m *memStore) StoreCertificate(_ context.Context, c *model.IssuedCertificat
 	}
 	m.certs[c.Serial] = *c
 	return nil
+}
+
+func (m *memStore) StoreCertificateSpendingToken(ctx context.Context, c *model.IssuedCertificate, id string, exp time.Time) error {
+	ok, err := m.UseToken(ctx, id, exp)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("token already used")
+	}
+	return m.StoreCertificate(ctx, c)
 }
 
 func (m *memStore) GetCertificate(_ context.Context, serial string) (*model.IssuedCertificate, error) {

@@ -118,6 +118,7 @@ type CA struct {
 	intermediate  *x509.Certificate
 	intermediates []*x509.Certificate // current first, then archived ones still valid
 	keyLocation   string
+	db            *authDB
 	closeKey      func() error
 	revoked       *revocationCache
 }
@@ -222,6 +223,7 @@ func (c *CA) start(key crypto.Signer) error {
 		},
 	}
 	adb := &authDB{store: c.opts.Store, timeout: 10 * time.Second}
+	c.db = adb
 	a, err := authority.NewEmbedded(
 		authority.WithConfig(cfg),
 		authority.WithX509RootCerts(c.root),
@@ -283,9 +285,14 @@ func (c *CA) KeyLocation() string { return c.keyLocation }
 
 // token mints a one-time token for the given provisioner and audience.
 func (c *CA) token(prov, audiencePath, subject string, extra map[string]any) (string, error) {
+	tok, _, err := c.tokenWithID(prov, audiencePath, subject, extra)
+	return tok, err
+}
+
+func (c *CA) tokenWithID(prov, audiencePath, subject string, extra map[string]any) (string, string, error) {
 	jti, err := randutil.Hex(32)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	now := time.Now()
 	claims := jose.Claims{
@@ -294,7 +301,8 @@ func (c *CA) token(prov, audiencePath, subject string, extra map[string]any) (st
 		NotBefore: jose.NewNumericDate(now), IssuedAt: jose.NewNumericDate(now),
 		Expiry: jose.NewNumericDate(now.Add(tokenLifetime)),
 	}
-	return jose.Signed(c.signer).Claims(claims).Claims(extra).CompactSerialize()
+	tok, err := jose.Signed(c.signer).Claims(claims).Claims(extra).CompactSerialize()
+	return tok, jti, err
 }
 
 // sign runs step-ca's full policy path for one CSR.
@@ -311,9 +319,19 @@ func (c *CA) sign(ctx context.Context, prov, subject string, sans []string, csr 
 	}
 	extra["sans"] = sans
 	extra["cnf"] = map[string]string{"x5rt#S256": base64.RawURLEncoding.EncodeToString(sum[:])}
-	tok, err := c.token(prov, "/1.0/sign", subject, extra)
+	tok, jti, err := c.tokenWithID(prov, "/1.0/sign", subject, extra)
 	if err != nil {
 		return nil, err
+	}
+	return c.signWithToken(ctx, tok, jti, csr, validity)
+}
+
+// signWithToken authorises a minted token and signs the CSR with it. The
+// token is spent in the database together with the certificate record.
+func (c *CA) signWithToken(ctx context.Context, tok, jti string, csr *x509.CertificateRequest, validity time.Duration) ([]*x509.Certificate, error) {
+	if c.db != nil { // nil only for a CA built on another store (benchmarks)
+		done := c.db.expect(csr, jti, time.Now().Add(tokenLifetime+time.Minute))
+		defer done()
 	}
 	ctx = provisioner.NewContextWithMethod(ctx, provisioner.SignMethod)
 	signOpts, err := c.auth.Authorize(ctx, tok)

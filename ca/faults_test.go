@@ -36,6 +36,14 @@ func (f *flakyStore) UseToken(ctx context.Context, id string, exp time.Time) (bo
 	return f.Store.UseToken(ctx, id, exp)
 }
 
+// Issuance spends its token and records the certificate in one step.
+func (f *flakyStore) StoreCertificateSpendingToken(ctx context.Context, c *model.IssuedCertificate, id string, exp time.Time) error {
+	if f.failStore || f.failToken {
+		return errDown
+	}
+	return f.Store.StoreCertificateSpendingToken(ctx, c, id, exp)
+}
+
 // No certificate without its record: when the database fails while
 // issuing, IssueClient returns no certificate, and a retry works once the
 // database is back.

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"sceau.fr/sceau/migrations"
 	"sceau.fr/sceau/portal/model"
 )
 
@@ -105,4 +106,43 @@ func (s *Store) CountCertificates(ctx context.Context, now time.Time) (model.Cer
 	err := s.gorm(ctx).Model(&model.IssuedCertificate{}).
 		Where("not_after > ? AND serial NOT IN (SELECT serial FROM ca_revocations)", now.UTC()).Count(&c.Valid).Error
 	return c, err
+}
+
+// ErrTokenUsed says a one-time issuance token was already spent (by this
+// or another instance): the certificate must not be issued.
+var ErrTokenUsed = errors.New("one-time token already used")
+
+// StoreCertificateSpendingToken spends the issuance token and records the
+// certificate together, or neither: on PostgreSQL in one statement (one
+// round trip), on SQLite in one transaction. The token's primary key
+// decides atomically across instances; ErrTokenUsed when it was spent.
+func (s *Store) StoreCertificateSpendingToken(ctx context.Context, c *model.IssuedCertificate, tokenID string, tokenExpiry time.Time) error {
+	now := time.Now().UTC()
+	c.CreatedAt = now
+	if s.dialect == migrations.Postgres {
+		res := s.gorm(ctx).Exec(`WITH t AS (
+			INSERT INTO ca_used_tokens (id, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id)
+			INSERT INTO ca_certificates (serial, profile, subject, email, not_before, not_after, fingerprint, der, created_at)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM t`,
+			tokenID, now, tokenExpiry.UTC(),
+			c.Serial, c.Profile, c.Subject, c.Email, c.NotBefore, c.NotAfter, c.Fingerprint, c.DER, now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrTokenUsed
+		}
+		return nil
+	}
+	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		t := &model.UsedToken{ID: tokenID, UsedAt: now, ExpiresAt: tokenExpiry.UTC()}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(t)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrTokenUsed
+		}
+		return tx.Create(c).Error
+	})
 }
