@@ -148,3 +148,19 @@ type Login struct {
 
 // TableName is the logins table.
 func (Login) TableName() string { return "logins" }
+
+// CertificateLink lets an account add a certificate: a link emailed to the
+// account's address, valid 24 hours, single use, to be opened with the new
+// certificate. Only the SHA-256 of its token is stored.
+type CertificateLink struct {
+	ID              int64 `gorm:"primaryKey"`
+	AccountID       int64
+	TokenHash       string
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	UsedAt          *time.Time
+	UsedFingerprint string
+}
+
+// TableName is the certificate links table.
+func (CertificateLink) TableName() string { return "certificate_links" }

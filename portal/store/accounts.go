@@ -113,3 +113,116 @@ func (s *Store) Account(ctx context.Context, id int64) (*model.Account, []model.
 	err := s.gorm(ctx).Where("account_id = ?", id).Order("at DESC").Limit(10).Find(&logins).Error
 	return &a, certs, logins, err
 }
+
+// ErrLinkInvalid covers an unknown, expired or already used link: the
+// person gets one message that reveals nothing more.
+var ErrLinkInvalid = errors.New("certificate link invalid, expired or used")
+
+// ErrCertificateTaken says the certificate already belongs to an account.
+var ErrCertificateTaken = errors.New("certificate already registered")
+
+// CreateCertificateLink stores a link (hashed token) and queues the mail
+// that carries it, in one transaction.
+func (s *Store) CreateCertificateLink(ctx context.Context, l *model.CertificateLink, mail *model.OutboxMessage) error {
+	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		l.ID, l.CreatedAt = 0, time.Now().UTC()
+		if err := tx.Create(l).Error; err != nil {
+			return err
+		}
+		return enqueueMail(tx, mail)
+	})
+}
+
+// CertificateLinkAccount returns the account a valid (unused, unexpired)
+// link belongs to, without using it.
+func (s *Store) CertificateLinkAccount(ctx context.Context, tokenHash string, now time.Time) (*model.Account, error) {
+	var l model.CertificateLink
+	err := s.gorm(ctx).Where("token_hash = ? AND used_at IS NULL AND expires_at > ?", tokenHash, now.UTC()).First(&l).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrLinkInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a model.Account
+	return &a, s.gorm(ctx).First(&a, l.AccountID).Error
+}
+
+// UseCertificateLink adds the certificate to the link's account and spends
+// the link, both or neither. Two clicks: one succeeds, the other gets
+// ErrLinkInvalid.
+func (s *Store) UseCertificateLink(ctx context.Context, tokenHash string, c *model.AccountCertificate, now time.Time) (*model.Account, error) {
+	var acc model.Account
+	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		var l model.CertificateLink
+		if err := tx.Where("token_hash = ? AND used_at IS NULL AND expires_at > ?", tokenHash, now.UTC()).First(&l).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrLinkInvalid
+			}
+			return err
+		}
+		res := tx.Model(&model.CertificateLink{}).Where("id = ? AND used_at IS NULL", l.ID).
+			Updates(map[string]any{"used_at": now.UTC(), "used_fingerprint": c.Fingerprint})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrLinkInvalid
+		}
+		c.ID, c.AccountID, c.AddedAt = 0, l.AccountID, now.UTC()
+		if err := tx.Create(c).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return ErrCertificateTaken
+			}
+			return err
+		}
+		return tx.First(&acc, l.AccountID).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &acc, nil
+}
+
+// CertificateByFingerprint finds a certificate record, removed or not.
+func (s *Store) CertificateByFingerprint(ctx context.Context, fingerprint string) (*model.AccountCertificate, error) {
+	var c model.AccountCertificate
+	err := s.gorm(ctx).Where("fingerprint = ?", fingerprint).First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	return &c, err
+}
+
+// AccountCertificates lists an account's certificates, oldest first.
+func (s *Store) AccountCertificates(ctx context.Context, accountID int64) ([]model.AccountCertificate, error) {
+	var out []model.AccountCertificate
+	return out, s.gorm(ctx).Where("account_id = ?", accountID).Order("added_at, id").Find(&out).Error
+}
+
+// ErrLastCertificate refuses to remove the only certificate left (the
+// account could no longer sign in).
+var ErrLastCertificate = errors.New("the last certificate of an account cannot be removed")
+
+// RemoveCertificate withdraws one of the account's certificates; it can no
+// longer sign in. The record stays (logins refer to it).
+func (s *Store) RemoveCertificate(ctx context.Context, accountID, certID int64, now time.Time) error {
+	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		var active int64
+		if err := tx.Model(&model.AccountCertificate{}).Where("account_id = ? AND removed_at IS NULL", accountID).Count(&active).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&model.AccountCertificate{}).Where("id = ? AND account_id = ? AND removed_at IS NULL", certID, accountID).
+			Update("removed_at", now.UTC())
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if active <= 1 {
+			return ErrLastCertificate
+		}
+		return nil
+	})
+}

@@ -1,0 +1,15 @@
+-- +goose Up
+-- Links emailed to add a certificate to an account (token stored hashed).
+CREATE TABLE certificate_links (
+    id               BIGSERIAL   PRIMARY KEY,
+    account_id       BIGINT      NOT NULL REFERENCES accounts (id),
+    token_hash       TEXT        NOT NULL UNIQUE,
+    created_at       TIMESTAMPTZ NOT NULL,
+    expires_at       TIMESTAMPTZ NOT NULL,
+    used_at          TIMESTAMPTZ,
+    used_fingerprint TEXT        NOT NULL DEFAULT ''
+);
+CREATE INDEX certificate_links_account ON certificate_links (account_id);
+
+-- +goose Down
+DROP TABLE certificate_links;
