@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"sceau.fr/sceau/portal/certgate"
 	"sceau.fr/sceau/portal/model"
@@ -25,6 +26,12 @@ type Accounts interface {
 	Register(ctx context.Context, a *model.Account, c *model.AccountCertificate) (*model.Account, bool, error)
 	RecordLogin(ctx context.Context, l *model.Login) error
 	AcceptTerms(ctx context.Context, id int64, version string) error
+	AccountCertificates(ctx context.Context, accountID int64) ([]model.AccountCertificate, error)
+	CertificateByFingerprint(ctx context.Context, fingerprint string) (*model.AccountCertificate, error)
+	RemoveCertificate(ctx context.Context, accountID, certID int64, now time.Time) error
+	CreateCertificateLink(ctx context.Context, l *model.CertificateLink, mail *model.OutboxMessage) error
+	CertificateLinkAccount(ctx context.Context, tokenHash string, now time.Time) (*model.Account, error)
+	UseCertificateLink(ctx context.Context, tokenHash string, c *model.AccountCertificate, now time.Time) (*model.Account, error)
 }
 
 type accountKey struct{}
@@ -89,6 +96,12 @@ func (s *Server) requireAccount(next http.Handler) http.Handler {
 		id := IdentityFrom(r.Context())
 		acc, _, err := s.deps.Accounts.AccountByFingerprint(r.Context(), id.Fingerprint)
 		if errors.Is(err, model.ErrNotFound) {
+			if c, err := s.deps.Accounts.CertificateByFingerprint(r.Context(), id.Fingerprint); err == nil && c.RemovedAt != nil {
+				s.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),
+					Title: "Certificat retiré", Message: "Ce certificat a été retiré de votre compte le " + c.RemovedAt.In(paris).Format("02/01/2006") + " : il ne permet plus d’y accéder.",
+					Todo: "Connectez-vous avec un autre de vos certificats. Si vous n’en avez plus, contactez l’administrateur de la plateforme."})
+				return
+			}
 			if canRegister(id) {
 				http.Redirect(w, r, "/inscription", http.StatusSeeOther)
 				return

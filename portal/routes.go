@@ -34,11 +34,16 @@ func (s *Server) routes() *mux.Router {
 		if s.deps.Accounts != nil {
 			portal.HandleFunc("/inscription", s.showRegistration).Methods(http.MethodGet, http.MethodHead)
 			portal.HandleFunc("/inscription", s.register).Methods(http.MethodPost)
+			portal.HandleFunc("/certificat/ajout", s.openCertificateLink).Methods(http.MethodGet, http.MethodHead)
+			portal.HandleFunc("/certificat/ajout", s.useCertificateLink).Methods(http.MethodPost)
 			member := portal.NewRoute().Subrouter()
 			member.Use(s.requireAccount)
 			member.HandleFunc("/", s.portalWelcome).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)
+			member.HandleFunc("/compte", s.showAccount).Methods(http.MethodGet, http.MethodHead)
+			member.HandleFunc("/compte/certificats/ajouter", s.requestCertificateLink).Methods(http.MethodPost)
+			member.HandleFunc("/compte/certificats/{id:[0-9]+}/retirer", s.removeCertificate).Methods(http.MethodPost)
 		} else {
 			portal.HandleFunc("/", s.portalWelcome).Methods(http.MethodGet, http.MethodHead)
 		}

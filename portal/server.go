@@ -38,8 +38,8 @@ type Config struct {
 	MaxBodyBytes                                                               int64
 	// Development turns on pages that must never be public (mail sink).
 	Development bool
-	// CounterURL is the counter's public URL, for links from the portal.
-	CounterURL string
+	// CounterURL and PortalURL are the public URLs, for links.
+	CounterURL, PortalURL string
 }
 
 // Deps are the collaborators the server needs, plugged in by cmd/sceau.

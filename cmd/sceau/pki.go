@@ -152,3 +152,51 @@ func (l lazyAccounts) AcceptTerms(ctx context.Context, id int64, version string)
 	}
 	return s.AcceptTerms(ctx, id, version)
 }
+
+func (l lazyAccounts) AccountCertificates(ctx context.Context, id int64) ([]model.AccountCertificate, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.AccountCertificates(ctx, id)
+}
+
+func (l lazyAccounts) CertificateByFingerprint(ctx context.Context, fp string) (*model.AccountCertificate, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.CertificateByFingerprint(ctx, fp)
+}
+
+func (l lazyAccounts) RemoveCertificate(ctx context.Context, accountID, certID int64, now time.Time) error {
+	s, err := l.get()
+	if err != nil {
+		return err
+	}
+	return s.RemoveCertificate(ctx, accountID, certID, now)
+}
+
+func (l lazyAccounts) CreateCertificateLink(ctx context.Context, link *model.CertificateLink, mail *model.OutboxMessage) error {
+	s, err := l.get()
+	if err != nil {
+		return err
+	}
+	return s.CreateCertificateLink(ctx, link, mail)
+}
+
+func (l lazyAccounts) CertificateLinkAccount(ctx context.Context, hash string, now time.Time) (*model.Account, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.CertificateLinkAccount(ctx, hash, now)
+}
+
+func (l lazyAccounts) UseCertificateLink(ctx context.Context, hash string, c *model.AccountCertificate, now time.Time) (*model.Account, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.UseCertificateLink(ctx, hash, c, now)
+}

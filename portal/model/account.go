@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -148,6 +149,17 @@ type Login struct {
 
 // TableName is the logins table.
 func (Login) TableName() string { return "logins" }
+
+// Errors of the account flows, shared by the store and the portal.
+var (
+	// ErrLinkInvalid covers an unknown, expired or already used link: one
+	// message that reveals nothing more.
+	ErrLinkInvalid = errors.New("certificate link invalid, expired or used")
+	// ErrCertificateTaken says the certificate already belongs to an account.
+	ErrCertificateTaken = errors.New("certificate already registered")
+	// ErrLastCertificate refuses to remove an account's only certificate.
+	ErrLastCertificate = errors.New("the last certificate of an account cannot be removed")
+)
 
 // CertificateLink lets an account add a certificate: a link emailed to the
 // account's address, valid 24 hours, single use, to be opened with the new

@@ -114,12 +114,12 @@ func (s *Store) Account(ctx context.Context, id int64) (*model.Account, []model.
 	return &a, certs, logins, err
 }
 
-// ErrLinkInvalid covers an unknown, expired or already used link: the
-// person gets one message that reveals nothing more.
-var ErrLinkInvalid = errors.New("certificate link invalid, expired or used")
-
-// ErrCertificateTaken says the certificate already belongs to an account.
-var ErrCertificateTaken = errors.New("certificate already registered")
+// Errors of the account flows (defined in model for the portal's use).
+var (
+	ErrLinkInvalid      = model.ErrLinkInvalid
+	ErrCertificateTaken = model.ErrCertificateTaken
+	ErrLastCertificate  = model.ErrLastCertificate
+)
 
 // CreateCertificateLink stores a link (hashed token) and queues the mail
 // that carries it, in one transaction.
@@ -199,10 +199,6 @@ func (s *Store) AccountCertificates(ctx context.Context, accountID int64) ([]mod
 	var out []model.AccountCertificate
 	return out, s.gorm(ctx).Where("account_id = ?", accountID).Order("added_at, id").Find(&out).Error
 }
-
-// ErrLastCertificate refuses to remove the only certificate left (the
-// account could no longer sign in).
-var ErrLastCertificate = errors.New("the last certificate of an account cannot be removed")
 
 // RemoveCertificate withdraws one of the account's certificates; it can no
 // longer sign in. The record stays (logins refer to it).
