@@ -94,7 +94,7 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 func (s *Server) requireAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := IdentityFrom(r.Context())
-		acc, _, err := s.deps.Accounts.AccountByFingerprint(r.Context(), id.Fingerprint)
+		acc, err := s.accountOf(r, id.Fingerprint)
 		if errors.Is(err, model.ErrNotFound) {
 			if c, err := s.deps.Accounts.CertificateByFingerprint(r.Context(), id.Fingerprint); err == nil && c.RemovedAt != nil {
 				s.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),

@@ -94,6 +94,9 @@ func (s *Server) removeCertificate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, c := range certs {
+		if c.ID == certID {
+			defer s.accounts.drop(c.Fingerprint) // this instance stops admitting it at once
+		}
 		if c.ID == certID && c.Fingerprint == id.Fingerprint {
 			s.renderAccount(w, r, http.StatusConflict, "", "Vous ne pouvez pas retirer le certificat avec lequel vous êtes connecté : connectez-vous avec un autre de vos certificats.")
 			return

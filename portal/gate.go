@@ -13,6 +13,7 @@ import (
 // Gate decides who a presented certificate chain is (certgate.Gate).
 type Gate interface {
 	Check(presented []*x509.Certificate) (*certgate.Identity, *certgate.Refusal)
+	Recheck(id *certgate.Identity) *certgate.Refusal
 	AcceptedAuthorities() []string
 }
 
@@ -50,7 +51,7 @@ func (s *Server) requireCertificate(next http.Handler) http.Handler {
 			s.renderRefusal(w, r, &certgate.Refusal{Kind: certgate.RefusalMalformed, Detail: err.Error()})
 			return
 		}
-		id, refusal := s.deps.Gate.Check(chain)
+		id, refusal := s.check(chain)
 		if refusal != nil {
 			s.log.Info("refused at the gate", "request_id", RequestID(r.Context()), "reason", refusal.Kind.String(),
 				"domain", refusal.Domain, "issuer", refusal.Issuer, "serial", serialString(refusal), "detail", refusal.Detail)

@@ -5,6 +5,7 @@
 package portal
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -22,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"sceau.fr/sceau/portal/certgate"
+	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/proxycert"
 	"sceau.fr/sceau/templates"
 )
@@ -38,6 +41,9 @@ type Config struct {
 	MaxBodyBytes                                                               int64
 	// Development turns on pages that must never be public (mail sink).
 	Development bool
+	// AccountCacheTTL bounds how long a suspension or a certificate removed
+	// by another instance (or the CLI) takes to apply here (default 10 s).
+	AccountCacheTTL time.Duration
 	// CounterURL and PortalURL are the public URLs, for links.
 	CounterURL, PortalURL string
 }
@@ -89,6 +95,9 @@ type Server struct {
 
 	metrics *httpMetrics
 
+	verified *ttlCache[[32]byte, *certgate.Identity]
+	accounts *ttlCache[string, *model.Account]
+
 	mu        sync.Mutex
 	listeners []namedListener
 	servers   []*http.Server
@@ -125,7 +134,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger,
+		verified: newTTLCache[[32]byte, *certgate.Identity](verifiedChainTTL, cacheEntries),
+		accounts: newTTLCache[string, *model.Account](cmp.Or(cfg.AccountCacheTTL, defaultAccountTTL), cacheEntries)}
 	var err error
 	if s.metrics, err = newHTTPMetrics(deps.Registry); err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ func TestRegistrationAndSuspension(t *testing.T) {
 	}
 	cfgPath := filepath.Join(dir, "sceau.toml")
 	setListeners(t)
+	t.Setenv("SCEAU_SERVER_ACCOUNT_CACHE", "50ms") // the CLI's suspension reaches the server within that
 	r := startServe(t, cfgPath)
 	r.waitStatus("admin", "/readyz", 200)
 	root := filepath.Join(dir, "ca", "root.crt")
@@ -98,16 +99,17 @@ func TestRegistrationAndSuspension(t *testing.T) {
 	if out, _, err := execute(t, "account", "suspend", id, "--reason", "Radié de la liste des experts", "--config", cfgPath); err != nil {
 		t.Fatalf("suspend: %v %s", err, out)
 	}
-	code, body = getBody(t, c, r.url("portal", "/"))
-	if code != 403 || !strings.Contains(body, "Compte suspendu") || !strings.Contains(body, "Radié de la liste des experts") {
-		t.Errorf("suspended: %d\n%s", code, body)
-	}
+	r.waitFor("the suspension to apply", func() (bool, string) {
+		code, body := getBody(t, c, r.url("portal", "/"))
+		return code == 403 && strings.Contains(body, "Compte suspendu") && strings.Contains(body, "Radié de la liste des experts"), body
+	})
 	if _, _, err := execute(t, "account", "reactivate", id, "--config", cfgPath); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := getBody(t, c, r.url("portal", "/")); code != 200 || !strings.Contains(body, "Bonjour Pierre Durand") {
-		t.Errorf("reactivated: %d", code)
-	}
+	r.waitFor("the reactivation to apply", func() (bool, string) {
+		code, body := getBody(t, c, r.url("portal", "/"))
+		return code == 200 && strings.Contains(body, "Bonjour Pierre Durand"), body
+	})
 	out, _, err = execute(t, "account", "show", id, "--config", cfgPath)
 	if err != nil || !strings.Contains(out, "Login:") || !strings.Contains(out, "Certificate: ") {
 		t.Errorf("account show: %v\n%s", err, out)

@@ -126,6 +126,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		ShutdownTimeout: cfg.Server.ShutdownTimeout.Duration, MaxHeaderBytes: cfg.Server.MaxHeaderBytes,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Development: cfg.Server.Development,
 		CounterURL: cfg.Server.Counter.PublicURL, PortalURL: cfg.Server.Portal.PublicURL,
+		AccountCacheTTL: cfg.Server.AccountCache.Duration,
 	}, portal.Deps{
 		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
 		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki, Gate: gate, ProxyCert: proxy,

@@ -901,3 +901,28 @@ func BenchmarkX509VerifyBaseline(b *testing.B) {
 		}
 	}
 }
+
+// Recheck honours expiry and revocation that happen after admission,
+// without verifying signatures again.
+func TestRecheck(t *testing.T) {
+	p := testPKI(t)
+	checker := &fakeChecker{revoked: map[string]bool{}}
+	domains := p.domains()
+	domains[0].Revocation = checker
+	clock := time.Now()
+	g := testGate(t, domains, certgate.WithClock(func() time.Time { return clock }))
+	l := p.justiceInter.newLeaf(t, ecdsaP256)
+	id := wantIdentity(t, res(g.Check(chain(l.cert, p.justiceInter.cert))), "justice")
+	if r := g.Recheck(id); r != nil {
+		t.Fatalf("fresh identity refused: %v", r)
+	}
+	checker.revoked[l.cert.SerialNumber.String()] = true
+	if r := g.Recheck(id); r == nil || r.Kind != certgate.RefusalRevoked {
+		t.Fatalf("revoked after admission: %v", r)
+	}
+	delete(checker.revoked, l.cert.SerialNumber.String())
+	clock = l.cert.NotAfter.Add(time.Second)
+	if r := g.Recheck(id); r == nil || r.Kind != certgate.RefusalExpired {
+		t.Fatalf("expired after admission: %v", r)
+	}
+}

@@ -36,10 +36,10 @@ const (
 // Results come in ascending id order, a page at a time: AfterID gives the
 // page after the account with that id, BeforeID the page before it.
 type DirectoryQuery struct {
-	Kind                    string
-	Text, Court, Specialty  string
-	AfterID, BeforeID       int64
-	Limit                   int // 0 is DirectoryPageSize; capped at DirectoryMaxLimit
+	Kind                   string
+	Text, Court, Specialty string
+	AfterID, BeforeID      int64
+	Limit                  int // 0 is DirectoryPageSize; capped at DirectoryMaxLimit
 }
 
 // Roles are the account roles the kind of search covers (nil if unknown).

@@ -20,9 +20,8 @@ import (
 // replace() for the letters that fold to two); on SQLite it is a Go
 // function registered with the driver. Letters outside the table (Greek,
 // Cyrillic…) are compared as typed.
-var foldRunes = map[rune]string{}
-
-func init() {
+var foldRunes = func() map[rune]string {
+	m := map[rune]string{}
 	groups := map[string]string{
 		"a":  "ÀÁÂÃÄÅàáâãäåĀāĂăĄą",
 		"c":  "ÇçĆćČč",
@@ -46,12 +45,16 @@ func init() {
 	}
 	for to, from := range groups {
 		for _, r := range from {
-			foldRunes[r] = to
+			m[r] = to
 		}
 	}
 	for r := 'A'; r <= 'Z'; r++ {
-		foldRunes[r] = string(r + 'a' - 'A')
+		m[r] = string(r + 'a' - 'A')
 	}
+	return m
+}()
+
+func init() {
 	gosqlite.MustRegisterDeterministicScalarFunction("sceau_fold", 1,
 		func(_ *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 			switch v := args[0].(type) {

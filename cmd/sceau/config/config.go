@@ -59,6 +59,9 @@ type Server struct {
 	// SessionKey signs session cookies and form tokens; every instance
 	// behind one address must share it. Unset: random at each start.
 	SessionKey Secret `toml:"session_key_file"`
+	// AccountCache bounds how long a suspension or a removed certificate
+	// made elsewhere (another instance, the CLI) takes to apply (10s).
+	AccountCache Duration `toml:"account_cache"`
 }
 
 // Listener is one public HTTPS listener. When the portal and the counter
