@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"sceau.fr/sceau/cmd/sceau/config"
+	"sceau.fr/sceau/portal/store/storetest"
 )
 
 // Deadlines for polling. Generous so a loaded CI machine does not flake;
@@ -438,4 +439,26 @@ func lineOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// eachDatabase runs fn on a fresh demo data folder, once with the embedded
+// SQLite and once with a throw-away PostgreSQL database (migrated first,
+// as an operator would).
+func eachDatabase(t *testing.T, fn func(t *testing.T, dir, cfgPath string)) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if _, _, err := execute(t, "init", "--data", dir, "--demo"); err != nil {
+				t.Fatal(err)
+			}
+			cfgPath := filepath.Join(dir, "sceau.toml")
+			if driver == "postgres" {
+				usePostgres(t, storetest.PostgresURL(t))
+				if out, _, err := execute(t, "migrate", "--config", cfgPath); err != nil {
+					t.Fatalf("migrate: %v\n%s", err, out)
+				}
+			}
+			fn(t, dir, cfgPath)
+		})
+	}
 }

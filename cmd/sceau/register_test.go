@@ -28,90 +28,87 @@ var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 // account list`, is refused once suspended and welcomed again once
 // reactivated.
 func TestRegistrationAndSuspension(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, _, err := execute(t, "init", "--data", dir, "--demo"); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "sceau.toml")
-	setListeners(t)
-	t.Setenv("SCEAU_SERVER_ACCOUNT_CACHE", "50ms") // the CLI's suspension reaches the server within that
-	r := startServe(t, cfgPath)
-	r.waitStatus("admin", "/readyz", 200)
-	root := filepath.Join(dir, "ca", "root.crt")
-	cert, _ := demoIdentity(t, dir, "expert-pierre-durand")
-	c := clientWith(t, root, cert)
+	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
+		setListeners(t)
+		t.Setenv("SCEAU_SERVER_ACCOUNT_CACHE", "50ms") // the CLI's suspension reaches the server within that
+		r := startServe(t, cfgPath)
+		r.waitStatus("admin", "/readyz", 200)
+		root := filepath.Join(dir, "ca", "root.crt")
+		cert, _ := demoIdentity(t, dir, "expert-pierre-durand")
+		c := clientWith(t, root, cert)
 
-	_, form := getBody(t, c, r.url("portal", "/inscription"))
-	m := csrfRe.FindStringSubmatch(form)
-	if m == nil {
-		t.Fatalf("no CSRF token in the form:\n%s", form)
-	}
-	good := url.Values{"csrf": {m[1]}, "role": {"expert"}, "display_name": {"Pierre Durand"},
-		"email": {"pierre.durand@experts.test"}, "court": {"Cour d’appel de Rennes"}, "specialties": {"Bâtiment, structures"},
-		"terms": {"2026-11"}}
-
-	bad := url.Values{}
-	for k, v := range good {
-		bad[k] = v
-	}
-	bad.Set("email", "pas-une-adresse")
-	bad.Del("terms")
-	bad.Set("role", "magistrate") // not a role an expert certificate may hold
-	code, body := postForm(t, c, r.url("portal", "/inscription"), bad)
-	for _, want := range []string{"Adresse électronique invalide", "Vous devez accepter", "Choisissez un rôle", "Bâtiment, structures", `aria-invalid="true"`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("form with errors lacks %q (status %d)", want, code)
+		_, form := getBody(t, c, r.url("portal", "/inscription"))
+		m := csrfRe.FindStringSubmatch(form)
+		if m == nil {
+			t.Fatalf("no CSRF token in the form:\n%s", form)
 		}
-	}
-	if code != http.StatusUnprocessableEntity {
-		t.Errorf("invalid form status %d", code)
-	}
+		good := url.Values{"csrf": {m[1]}, "role": {"expert"}, "display_name": {"Pierre Durand"},
+			"email": {"pierre.durand@experts.test"}, "court": {"Cour d’appel de Rennes"}, "specialties": {"Bâtiment, structures"},
+			"terms": {"2026-11"}}
 
-	noToken := url.Values{}
-	for k, v := range good {
-		noToken[k] = v
-	}
-	noToken.Del("csrf")
-	if code, _ := postForm(t, c, r.url("portal", "/inscription"), noToken); code != http.StatusForbidden {
-		t.Errorf("form without CSRF token: %d", code)
-	}
-	// The token of another certificate is worthless.
-	other, _ := demoIdentity(t, dir, "experte-anne-moreau")
-	_, otherForm := getBody(t, clientWith(t, root, other), r.url("portal", "/inscription"))
-	forged := url.Values{}
-	for k, v := range good {
-		forged[k] = v
-	}
-	forged.Set("csrf", csrfRe.FindStringSubmatch(otherForm)[1])
-	if code, _ := postForm(t, c, r.url("portal", "/inscription"), forged); code != http.StatusForbidden {
-		t.Errorf("form with another certificate's token: %d", code)
-	}
+		bad := url.Values{}
+		for k, v := range good {
+			bad[k] = v
+		}
+		bad.Set("email", "pas-une-adresse")
+		bad.Del("terms")
+		bad.Set("role", "magistrate") // not a role an expert certificate may hold
+		code, body := postForm(t, c, r.url("portal", "/inscription"), bad)
+		for _, want := range []string{"Adresse électronique invalide", "Vous devez accepter", "Choisissez un rôle", "Bâtiment, structures", `aria-invalid="true"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("form with errors lacks %q (status %d)", want, code)
+			}
+		}
+		if code != http.StatusUnprocessableEntity {
+			t.Errorf("invalid form status %d", code)
+		}
 
-	code, body = postForm(t, c, r.url("portal", "/inscription"), good)
-	if code != 200 || !strings.Contains(body, "Bonjour Pierre Durand") {
-		t.Fatalf("after registration: %d\n%s", code, body)
-	}
-	out, _, err := execute(t, "account", "list", "--config", cfgPath)
-	if err != nil || !strings.Contains(out, "Pierre Durand") || !strings.Contains(out, "active") {
-		t.Fatalf("account list: %v\n%s", err, out)
-	}
-	id := strings.Fields(strings.Split(out, "\n")[1])[0]
-	if out, _, err := execute(t, "account", "suspend", id, "--reason", "Radié de la liste des experts", "--config", cfgPath); err != nil {
-		t.Fatalf("suspend: %v %s", err, out)
-	}
-	r.waitFor("the suspension to apply", func() (bool, string) {
-		code, body := getBody(t, c, r.url("portal", "/"))
-		return code == 403 && strings.Contains(body, "Compte suspendu") && strings.Contains(body, "Radié de la liste des experts"), body
+		noToken := url.Values{}
+		for k, v := range good {
+			noToken[k] = v
+		}
+		noToken.Del("csrf")
+		if code, _ := postForm(t, c, r.url("portal", "/inscription"), noToken); code != http.StatusForbidden {
+			t.Errorf("form without CSRF token: %d", code)
+		}
+		// The token of another certificate is worthless.
+		other, _ := demoIdentity(t, dir, "experte-anne-moreau")
+		_, otherForm := getBody(t, clientWith(t, root, other), r.url("portal", "/inscription"))
+		forged := url.Values{}
+		for k, v := range good {
+			forged[k] = v
+		}
+		forged.Set("csrf", csrfRe.FindStringSubmatch(otherForm)[1])
+		if code, _ := postForm(t, c, r.url("portal", "/inscription"), forged); code != http.StatusForbidden {
+			t.Errorf("form with another certificate's token: %d", code)
+		}
+
+		code, body = postForm(t, c, r.url("portal", "/inscription"), good)
+		if code != 200 || !strings.Contains(body, "Bonjour Pierre Durand") {
+			t.Fatalf("after registration: %d\n%s", code, body)
+		}
+		out, _, err := execute(t, "account", "list", "--config", cfgPath)
+		if err != nil || !strings.Contains(out, "Pierre Durand") || !strings.Contains(out, "active") {
+			t.Fatalf("account list: %v\n%s", err, out)
+		}
+		id := strings.Fields(strings.Split(out, "\n")[1])[0]
+		if out, _, err := execute(t, "account", "suspend", id, "--reason", "Radié de la liste des experts", "--config", cfgPath); err != nil {
+			t.Fatalf("suspend: %v %s", err, out)
+		}
+		r.waitFor("the suspension to apply", func() (bool, string) {
+			code, body := getBody(t, c, r.url("portal", "/"))
+			return code == 403 && strings.Contains(body, "Compte suspendu") && strings.Contains(body, "Radié de la liste des experts"), body
+		})
+		if _, _, err := execute(t, "account", "reactivate", id, "--config", cfgPath); err != nil {
+			t.Fatal(err)
+		}
+		r.waitFor("the reactivation to apply", func() (bool, string) {
+			code, body := getBody(t, c, r.url("portal", "/"))
+			return code == 200 && strings.Contains(body, "Bonjour Pierre Durand"), body
+		})
+		out, _, err = execute(t, "account", "show", id, "--config", cfgPath)
+		if err != nil || !strings.Contains(out, "Login:") || !strings.Contains(out, "Certificate: ") {
+			t.Errorf("account show: %v\n%s", err, out)
+		}
 	})
-	if _, _, err := execute(t, "account", "reactivate", id, "--config", cfgPath); err != nil {
-		t.Fatal(err)
-	}
-	r.waitFor("the reactivation to apply", func() (bool, string) {
-		code, body := getBody(t, c, r.url("portal", "/"))
-		return code == 200 && strings.Contains(body, "Bonjour Pierre Durand"), body
-	})
-	out, _, err = execute(t, "account", "show", id, "--config", cfgPath)
-	if err != nil || !strings.Contains(out, "Login:") || !strings.Contains(out, "Certificate: ") {
-		t.Errorf("account show: %v\n%s", err, out)
-	}
 }
