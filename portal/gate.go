@@ -142,5 +142,6 @@ func (s *Server) portalWelcome(w http.ResponseWriter, r *http.Request) {
 	s.renderPage(w, r, http.StatusOK, "portal_welcome", struct {
 		Lang, Name, Authority string
 		NotAfter              time.Time
-	}{"fr", name, id.IssuerCommonName, id.NotAfter})
+		Professional          bool
+	}{"fr", name, id.IssuerCommonName, id.NotAfter, canRegister(id)})
 }

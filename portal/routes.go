@@ -42,6 +42,7 @@ func (s *Server) routes() *mux.Router {
 			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)
 			member.HandleFunc("/compte", s.showAccount).Methods(http.MethodGet, http.MethodHead)
+			member.HandleFunc("/annuaire", s.directory).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/compte/certificats/ajouter", s.requestCertificateLink).Methods(http.MethodPost)
 			member.HandleFunc("/compte/certificats/{id:[0-9]+}/retirer", s.removeCertificate).Methods(http.MethodPost)
 		} else {

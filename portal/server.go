@@ -73,6 +73,8 @@ type Deps struct {
 	// Accounts finds and registers the people behind certificates; nil
 	// leaves the portal without accounts (tests of the gate only).
 	Accounts Accounts
+	// Directory searches professionals for the annuaire; nil hides it.
+	Directory Directory
 	// SessionKey signs session cookies and form tokens; instances behind
 	// one load balancer must share it.
 	SessionKey []byte

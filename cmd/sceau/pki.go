@@ -200,3 +200,11 @@ func (l lazyAccounts) UseCertificateLink(ctx context.Context, hash string, c *mo
 	}
 	return s.UseCertificateLink(ctx, hash, c, now)
 }
+
+func (l lazyAccounts) SearchDirectory(ctx context.Context, q model.DirectoryQuery) ([]model.Account, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.SearchDirectory(ctx, q)
+}

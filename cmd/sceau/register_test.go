@@ -87,6 +87,14 @@ func TestRegistrationAndSuspension(t *testing.T) {
 		if code != 200 || !strings.Contains(body, "Bonjour Pierre Durand") {
 			t.Fatalf("after registration: %d\n%s", code, body)
 		}
+		// The directory finds the new expert, accents and case aside.
+		if code, body := getBody(t, c, r.url("portal", "/annuaire?type=expert&q=DURAND&specialite=batiment")); code != 200 ||
+			!strings.Contains(body, "Pierre Durand") {
+			t.Errorf("directory: %d\n%s", code, body)
+		}
+		if code, body := getBody(t, c, r.url("portal", "/annuaire?type=expert&q=du")); !strings.Contains(body, "au moins 3 caractères") {
+			t.Errorf("short directory query: %d", code)
+		}
 		out, _, err := execute(t, "account", "list", "--config", cfgPath)
 		if err != nil || !strings.Contains(out, "Pierre Durand") || !strings.Contains(out, "active") {
 			t.Fatalf("account list: %v\n%s", err, out)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	gosqlite "github.com/glebarez/go-sqlite"
 
@@ -14,12 +16,20 @@ import (
 )
 
 // The directory search ignores case and accents the same way on both
-// databases, without depending on the server's locale or on extensions:
-// stored text and the query are both folded with one table, foldRunes,
-// before a LIKE. On PostgreSQL the table becomes a translate() (plus a
-// replace() for the letters that fold to two); on SQLite it is a Go
-// function registered with the driver. Letters outside the table (Greek,
-// Cyrillic…) are compared as typed.
+// databases, without depending on the server's locale or on extensions.
+// One table, foldRunes, folds the query in Go: ASCII capitals to lower
+// case, accented Latin letters to their base letter, ligatures to two
+// letters, typographic apostrophes to '. A word of the query then matches
+// stored text whose folding contains it:
+//   - on SQLite, the same Go function folds the stored text (registered
+//     with the driver as sceau_fold) before a LIKE;
+//   - on PostgreSQL, where translate() with a long list is slow (a third
+//     of a second on 30,000 lawyers), the ligatures are expanded with
+//     replace() and the word becomes a regular expression in which each
+//     letter is the class of every letter that folds to it ("é" gives
+//     [eEÈÉÊËèéêë…]): ten times faster, and the same result.
+//
+// Letters outside the table (Greek, Cyrillic…) are compared as typed.
 var foldRunes = func() map[rune]string {
 	m := map[rune]string{}
 	groups := map[string]string{
@@ -84,37 +94,78 @@ func fold(s string) string {
 	return b.String()
 }
 
-// pgFold is the PostgreSQL expression folding the text expression x.
-var pgFold = func() func(x string) string {
-	var from, to strings.Builder
-	var multi []rune
+// pgExpand is the PostgreSQL expression that expands the ligatures of the
+// text expression x (œ → oe, Œ → OE…): what is left folds letter by letter.
+var pgExpand = func() func(x string) string {
+	head, tail := "", ""
 	keys := make([]rune, 0, len(foldRunes))
-	for r := range foldRunes {
-		keys = append(keys, r)
+	for r, to := range foldRunes {
+		if utf8.RuneCountInString(to) > 1 {
+			keys = append(keys, r)
+		}
 	}
 	slices.Sort(keys)
 	for _, r := range keys {
-		if t := foldRunes[r]; len(t) == 1 {
-			from.WriteRune(r)
-			to.WriteString(t)
-		} else {
-			multi = append(multi, r)
+		to := foldRunes[r]
+		if unicode.IsUpper(r) {
+			to = strings.ToUpper(to)
 		}
-	}
-	head := "translate("
-	tail := ", " + sqlString(from.String()) + ", " + sqlString(to.String()) + ")"
-	for _, r := range multi {
 		head = "replace(" + head
-		tail += ", " + sqlString(string(r)) + ", " + sqlString(foldRunes[r]) + ")"
+		tail += ", '" + string(r) + "', '" + to + "')"
 	}
 	return func(x string) string { return head + x + tail }
 }()
 
-// sqlString quotes a constant for SQL.
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// pgClasses maps each folded letter to the bracket expression of every
+// letter that folds to it, itself included.
+var pgClasses = func() map[rune]string {
+	sources := map[rune][]rune{}
+	for r, to := range foldRunes {
+		if utf8.RuneCountInString(to) == 1 {
+			c, _ := utf8.DecodeRuneInString(to)
+			sources[c] = append(sources[c], r)
+		}
+	}
+	out := map[rune]string{}
+	for c, rs := range sources {
+		slices.Sort(rs)
+		out[c] = "[" + string(c) + string(rs) + "]"
+	}
+	return out
+}()
+
+// pgRegexp is the PostgreSQL regular expression (ARE) matching the folded
+// word w in text whose ligatures are expanded.
+func pgRegexp(w string) string {
+	var b strings.Builder
+	for _, r := range w {
+		switch {
+		case pgClasses[r] != "":
+			b.WriteString(pgClasses[r])
+		case r < utf8.RuneSelf && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'):
+			// ASCII punctuation may be an operator: a backslash before a
+			// character that is not alphanumeric makes it literal (%, _,
+			// ., \, (, [, *…). Other characters are never operators.
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
 
 // likeEscaper makes the user's text literal in a LIKE pattern (ESCAPE '\').
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// wordMatch is the condition that the folded word w appears in the text
+// expression hay, and its argument.
+func (s *Store) wordMatch(hay, w string) (string, any) {
+	if s.dialect == migrations.Postgres {
+		return pgExpand(hay) + " ~ ?", pgRegexp(w)
+	}
+	return "sceau_fold(" + hay + `) LIKE ? ESCAPE '\'`, "%" + likeEscaper.Replace(w) + "%"
+}
 
 // directoryColumns are the fields the directory shows; the others (phone,
 // terms, suspension, dates) stay in the database.
@@ -133,10 +184,6 @@ func (s *Store) SearchDirectory(ctx context.Context, q model.DirectoryQuery) ([]
 		limit = model.DirectoryPageSize
 	}
 	limit = min(limit, model.DirectoryMaxLimit)
-	foldSQL := func(x string) string { return "sceau_fold(" + x + ")" }
-	if s.dialect == migrations.Postgres {
-		foldSQL = pgFold
-	}
 
 	where := []string{"role IN ?", "suspended_at IS NULL"}
 	args := []any{q.Roles()}
@@ -146,15 +193,15 @@ func (s *Store) SearchDirectory(ctx context.Context, q model.DirectoryQuery) ([]
 		if text == "" {
 			return
 		}
-		hay := foldSQL(strings.Join(fields, " || ' ' || "))
+		hay := strings.Join(fields, " || ' ' || ")
 		seen := map[string]bool{}
 		for _, w := range strings.Fields(fold(text)) {
 			if seen[w] {
 				continue
 			}
 			seen[w] = true
-			where = append(where, hay+` LIKE ? ESCAPE '\'`)
-			args = append(args, "%"+likeEscaper.Replace(w)+"%")
+			cond, arg := s.wordMatch(hay, w)
+			where, args = append(where, cond), append(args, arg)
 		}
 	}
 	switch q.Kind {

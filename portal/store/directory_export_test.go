@@ -2,30 +2,30 @@ package store
 
 import (
 	"context"
-
-	"sceau.fr/sceau/migrations"
+	"strings"
 )
 
 // FoldForTest is the directory's Go folding of the query.
 func FoldForTest(s string) string { return fold(s) }
 
 // FoldRunesForTest lists every rune the directory folds.
-func FoldRunesForTest() string {
+func FoldRunesForTest() []rune {
 	var out []rune
 	for r := range foldRunes {
 		out = append(out, r)
 	}
-	return string(out)
+	return out
 }
 
-// FoldInDatabaseForTest folds text with the SQL the directory runs on
-// stored columns.
-func (s *Store) FoldInDatabaseForTest(ctx context.Context, text string) (string, error) {
-	expr := "sceau_fold(?)"
-	if s.dialect == migrations.Postgres {
-		expr = pgFold("CAST(? AS TEXT)")
+// MatchesInDatabaseForTest says whether the directory's condition finds
+// the word (folded here, as the search does) in the stored text.
+func (s *Store) MatchesInDatabaseForTest(ctx context.Context, stored, word string) (bool, error) {
+	w := fold(word)
+	if strings.ContainsFunc(w, func(r rune) bool { return r == ' ' }) || w == "" {
+		panic("one word, please")
 	}
-	var out string
-	err := s.gorm(ctx).Raw("SELECT "+expr, text).Row().Scan(&out)
-	return out, err
+	cond, arg := s.wordMatch("CAST(? AS TEXT)", w)
+	var n int
+	err := s.gorm(ctx).Raw("SELECT CASE WHEN "+cond+" THEN 1 ELSE 0 END", stored, arg).Row().Scan(&n)
+	return n == 1, err
 }

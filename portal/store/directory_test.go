@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/store"
@@ -234,21 +237,70 @@ func TestSearchDirectoryPagination(t *testing.T) {
 	})
 }
 
-// The database folds stored text exactly as Go folds the query.
-func TestDirectoryFoldIsTheSameInGoAndSQL(t *testing.T) {
+// The database finds a word exactly where Go would: in the folding of the
+// stored text. Random texts over every folded letter, their neighbours in
+// ASCII, LIKE and regular expression operators, and other scripts.
+func TestDirectoryMatchIsTheSameInGoAndSQL(t *testing.T) {
+	alphabet := append(store.FoldRunesForTest(), []rune("aeoszAEOSZ09%_\\.*+?()[]{}^$|'’-@Жж漢")...)
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		for _, text := range []string{
-			store.FoldRunesForTest(),
-			"Cour d’appel d’Aix-en-Provence — ŒNOLOGIE, Bâtiment ; Straße 50% _x_ \\ «Жж» 漢字",
-			"",
-		} {
-			got, err := s.FoldInDatabaseForTest(context.Background(), text)
+		rnd := rand.New(rand.NewPCG(1, 2))
+		randomText := func(n int) string {
+			out := make([]rune, n)
+			for i := range out {
+				out[i] = alphabet[rnd.IntN(len(alphabet))]
+			}
+			return string(out)
+		}
+		// A word that folds like part of the text, written differently.
+		variant := func(text string) string {
+			f := []rune(store.FoldForTest(text))
+			if len(f) == 0 {
+				return "x"
+			}
+			i := rnd.IntN(len(f))
+			j := i + 1 + rnd.IntN(len(f)-i)
+			var out []rune
+			for _, r := range f[i:j] {
+				var same []rune
+				for _, c := range alphabet {
+					if store.FoldForTest(string(c)) == string(r) {
+						same = append(same, c)
+					}
+				}
+				if len(same) > 0 && rnd.IntN(2) == 0 {
+					r = same[rnd.IntN(len(same))]
+				}
+				out = append(out, r)
+			}
+			return string(out)
+		}
+		ctx := context.Background()
+		checked, found := 0, 0
+		for range 400 {
+			text := randomText(1 + rnd.IntN(12))
+			word := randomText(1 + rnd.IntN(3))
+			if rnd.IntN(3) > 0 {
+				word = variant(text)
+			}
+			if strings.ContainsFunc(store.FoldForTest(word), unicode.IsSpace) || store.FoldForTest(word) == "" {
+				continue
+			}
+			want := strings.Contains(store.FoldForTest(text), store.FoldForTest(word))
+			got, err := s.MatchesInDatabaseForTest(ctx, text, word)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("text %q word %q: %v", text, word, err)
 			}
-			if want := store.FoldForTest(text); got != want {
-				t.Errorf("fold(%q):\n  database %q\n  Go       %q", text, got, want)
+			if got != want {
+				t.Errorf("text %q (folded %q), word %q (folded %q): database %v, Go %v",
+					text, store.FoldForTest(text), word, store.FoldForTest(word), got, want)
 			}
+			checked++
+			if want {
+				found++
+			}
+		}
+		if found < checked/3 {
+			t.Errorf("only %d matches in %d cases: the test is too weak", found, checked)
 		}
 		if got := store.FoldForTest("ÉLODIE Lefèvre, Œnologue d’Agen"); got != "elodie lefevre, oenologue d'agen" {
 			t.Errorf("fold = %q", got)
