@@ -109,102 +109,76 @@ func (p *pkiHolder) CRL(ctx context.Context) ([]byte, error) {
 	return c.CRL(ctx)
 }
 
-// lazyAccounts answers for the store once the database is open.
+// lazyAccounts answers for the store once the database is open; until
+// then every call fails with errNotReady (the portal answers 503).
 type lazyAccounts struct{ db *atomic.Pointer[store.Store] }
 
 var errNotReady = errors.New("database not ready")
 
-func (l lazyAccounts) get() (*store.Store, error) {
+// with calls f on the store, or fails while the database is not open.
+func with[T any](l lazyAccounts, f func(*store.Store) (T, error)) (T, error) {
 	if s := l.db.Load(); s != nil {
-		return s, nil
+		return f(s)
 	}
-	return nil, errNotReady
+	var zero T
+	return zero, errNotReady
+}
+
+func do(l lazyAccounts, f func(*store.Store) error) error {
+	_, err := with(l, func(s *store.Store) (struct{}, error) { return struct{}{}, f(s) })
+	return err
 }
 
 func (l lazyAccounts) AccountByFingerprint(ctx context.Context, fp string) (*model.Account, *model.AccountCertificate, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.AccountByFingerprint(ctx, fp)
+	var c *model.AccountCertificate
+	a, err := with(l, func(s *store.Store) (a *model.Account, err error) {
+		a, c, err = s.AccountByFingerprint(ctx, fp)
+		return
+	})
+	return a, c, err
 }
 
 func (l lazyAccounts) Register(ctx context.Context, a *model.Account, c *model.AccountCertificate) (*model.Account, bool, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, false, err
-	}
-	return s.Register(ctx, a, c)
+	var created bool
+	acc, err := with(l, func(s *store.Store) (acc *model.Account, err error) {
+		acc, created, err = s.Register(ctx, a, c)
+		return
+	})
+	return acc, created, err
 }
 
 func (l lazyAccounts) RecordLogin(ctx context.Context, login *model.Login) error {
-	s, err := l.get()
-	if err != nil {
-		return err
-	}
-	return s.RecordLogin(ctx, login)
+	return do(l, func(s *store.Store) error { return s.RecordLogin(ctx, login) })
 }
 
 func (l lazyAccounts) AcceptTerms(ctx context.Context, id int64, version string) error {
-	s, err := l.get()
-	if err != nil {
-		return err
-	}
-	return s.AcceptTerms(ctx, id, version)
+	return do(l, func(s *store.Store) error { return s.AcceptTerms(ctx, id, version) })
 }
 
 func (l lazyAccounts) AccountCertificates(ctx context.Context, id int64) ([]model.AccountCertificate, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return s.AccountCertificates(ctx, id)
+	return with(l, func(s *store.Store) ([]model.AccountCertificate, error) { return s.AccountCertificates(ctx, id) })
 }
 
 func (l lazyAccounts) CertificateByFingerprint(ctx context.Context, fp string) (*model.AccountCertificate, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return s.CertificateByFingerprint(ctx, fp)
+	return with(l, func(s *store.Store) (*model.AccountCertificate, error) { return s.CertificateByFingerprint(ctx, fp) })
 }
 
 func (l lazyAccounts) RemoveCertificate(ctx context.Context, accountID, certID int64, now time.Time) error {
-	s, err := l.get()
-	if err != nil {
-		return err
-	}
-	return s.RemoveCertificate(ctx, accountID, certID, now)
+	return do(l, func(s *store.Store) error { return s.RemoveCertificate(ctx, accountID, certID, now) })
 }
 
 func (l lazyAccounts) CreateCertificateLink(ctx context.Context, link *model.CertificateLink, mail *model.OutboxMessage) error {
-	s, err := l.get()
-	if err != nil {
-		return err
-	}
-	return s.CreateCertificateLink(ctx, link, mail)
+	return do(l, func(s *store.Store) error { return s.CreateCertificateLink(ctx, link, mail) })
 }
 
 func (l lazyAccounts) CertificateLinkAccount(ctx context.Context, hash string, now time.Time) (*model.Account, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return s.CertificateLinkAccount(ctx, hash, now)
+	return with(l, func(s *store.Store) (*model.Account, error) { return s.CertificateLinkAccount(ctx, hash, now) })
 }
 
 func (l lazyAccounts) UseCertificateLink(ctx context.Context, hash string, c *model.AccountCertificate, now time.Time) (*model.Account, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return s.UseCertificateLink(ctx, hash, c, now)
+	return with(l, func(s *store.Store) (*model.Account, error) { return s.UseCertificateLink(ctx, hash, c, now) })
 }
 
 func (l lazyAccounts) SearchDirectory(ctx context.Context, q model.DirectoryQuery) ([]model.Account, error) {
-	s, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return s.SearchDirectory(ctx, q)
+	return with(l, func(s *store.Store) ([]model.Account, error) { return s.SearchDirectory(ctx, q) })
 }
