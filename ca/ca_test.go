@@ -229,6 +229,13 @@ func TestOpenFailures(t *testing.T) {
 	if err := open(ca.Options{Dir: dir, Password: testPassword, DefaultValidity: 400 * 24 * time.Hour}); err == nil {
 		t.Error("a default validity above the maximum must refuse to start")
 	}
+	// step-ca replaces a provisioner it cannot initialise (here: a maximum
+	// validity below its 5-minute minimum) by a disabled one and carries
+	// on; Sceau refuses to start instead.
+	if err := open(ca.Options{Dir: dir, Password: testPassword, DefaultValidity: time.Minute, MaxValidity: time.Minute}); err == nil ||
+		!strings.Contains(err.Error(), "did not initialise") {
+		t.Errorf("provisioner that did not initialise: %v", err)
+	}
 	// The root key may be offline: serving needs the intermediate only.
 	if err := os.Rename(filepath.Join(dir, ca.RootKeyFile), filepath.Join(t.TempDir(), "root.key")); err != nil {
 		t.Fatal(err)
