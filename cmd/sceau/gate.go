@@ -77,7 +77,7 @@ func buildGate(ctx context.Context, cfg *config.Config, pki *pkiHolder, log *slo
 			inters = append(inters, c)
 		}
 	}
-	domains = append(domains, certgate.Domain{Name: "internal", Label: "Sceau — " + cfg.Organisation,
+	domains = append(domains, certgate.Domain{Name: "internal", Label: "AC Sceau (" + cfg.Organisation + ")",
 		Roots: []*x509.Certificate{root}, Intermediates: inters, Roles: []string{"party_member", "sapiteur"},
 		Revocation: internalRevocation{pki}})
 	return certgate.New(domains)
