@@ -133,15 +133,9 @@ func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, ref *cert
 	s.renderPage(w, r, status, "refusal", p)
 }
 
+// portalWelcome greets a certificate holder on a portal without accounts.
 func (s *Server) portalWelcome(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
-	name := displayName(id)
-	if acc := AccountFrom(r.Context()); acc != nil {
-		name = acc.DisplayName
-	}
-	s.renderPage(w, r, http.StatusOK, "portal_welcome", struct {
-		Lang, Name, Authority string
-		NotAfter              time.Time
-		Professional          bool
-	}{"fr", name, id.IssuerCommonName, id.NotAfter, canRegister(id)})
+	s.renderPage(w, r, http.StatusOK, "portal_welcome", dashboardPage{Lang: "fr", Name: displayName(id),
+		Authority: id.IssuerCommonName, NotAfter: id.NotAfter})
 }

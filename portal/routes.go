@@ -38,7 +38,12 @@ func (s *Server) routes() *mux.Router {
 			portal.HandleFunc("/certificat/ajout", s.useCertificateLink).Methods(http.MethodPost)
 			member := portal.NewRoute().Subrouter()
 			member.Use(s.requireAccount)
-			member.HandleFunc("/", s.portalWelcome).Methods(http.MethodGet, http.MethodHead)
+			member.HandleFunc("/", s.dashboard).Methods(http.MethodGet, http.MethodHead)
+			if s.deps.Cases != nil {
+				member.HandleFunc("/affaires/nouvelle", s.newCaseForm).Methods(http.MethodGet, http.MethodHead)
+				member.HandleFunc("/affaires", s.createCase).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}", s.showCase).Methods(http.MethodGet, http.MethodHead)
+			}
 			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)
 			member.HandleFunc("/compte", s.showAccount).Methods(http.MethodGet, http.MethodHead)

@@ -75,6 +75,8 @@ type Deps struct {
 	Accounts Accounts
 	// Directory searches professionals for the annuaire; nil hides it.
 	Directory Directory
+	// Cases reads and changes case spaces (rights applied in its queries).
+	Cases Cases
 	// SessionKey signs session cookies and form tokens; instances behind
 	// one load balancer must share it.
 	SessionKey []byte

@@ -182,3 +182,19 @@ func (l lazyAccounts) UseCertificateLink(ctx context.Context, hash string, c *mo
 func (l lazyAccounts) SearchDirectory(ctx context.Context, q model.DirectoryQuery) ([]model.Account, error) {
 	return with(l, func(s *store.Store) ([]model.Account, error) { return s.SearchDirectory(ctx, q) })
 }
+
+func (l lazyAccounts) CasesFor(ctx context.Context, accountID int64) ([]model.Case, error) {
+	return with(l, func(s *store.Store) ([]model.Case, error) { return s.CasesFor(ctx, accountID) })
+}
+
+func (l lazyAccounts) CreateCase(ctx context.Context, owner *model.Account, c *model.Case) (*model.Case, error) {
+	return with(l, func(s *store.Store) (*model.Case, error) { return s.CreateCase(ctx, owner, c) })
+}
+
+func (l lazyAccounts) Case(ctx context.Context, caseID, accountID int64) (*model.Case, error) {
+	return with(l, func(s *store.Store) (*model.Case, error) { return s.Case(ctx, caseID, accountID) })
+}
+
+func (l lazyAccounts) FoldersReadable(ctx context.Context, caseID, accountID int64) ([]model.Folder, error) {
+	return with(l, func(s *store.Store) ([]model.Folder, error) { return s.FoldersReadable(ctx, caseID, accountID) })
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// register signs a demo expert up through the form and returns its client.
+func registerExpert(t *testing.T, r *running, dir, file, name, email string) *http.Client {
+	t.Helper()
+	cert, _ := demoIdentity(t, dir, file)
+	c := clientWith(t, filepath.Join(dir, "ca", "root.crt"), cert)
+	_, form := getBody(t, c, r.url("portal", "/inscription"))
+	m := csrfRe.FindStringSubmatch(form)
+	if m == nil {
+		t.Fatalf("no registration form for %s", file)
+	}
+	if code, _ := postForm(t, c, r.url("portal", "/inscription"), url.Values{"csrf": {m[1]}, "role": {"expert"},
+		"display_name": {name}, "email": {email}, "court": {"Cour d’appel de Rennes"}, "specialties": {"Bâtiment"},
+		"terms": {"2026-11"}}); code != 200 {
+		t.Fatalf("registration of %s: %d", file, code)
+	}
+	return c
+}
+
+// TestExpertCreatesACase: the expert's dashboard offers to create a case;
+// the form explains its errors next to the fields; the created case shows
+// its default folder tree; another expert gets the plain 404 for it.
+func TestExpertCreatesACase(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
+		setListeners(t)
+		r := startServe(t, cfgPath)
+		r.waitStatus("admin", "/readyz", 200)
+		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
+		code, body := getBody(t, pierre, r.url("portal", "/"))
+		if code != 200 || !strings.Contains(body, "Créer une expertise") || !strings.Contains(body, "aucune expertise") {
+			t.Fatalf("dashboard: %d\n%s", code, body)
+		}
+		_, form := getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
+		csrf := csrfRe.FindStringSubmatch(form)[1]
+		fields := url.Values{"csrf": {csrf}, "first_applicant": {"Hélène Dupré-Lefèvre"}, "first_defendant": {"SCI Les Tilleuls"},
+			"jurisdiction": {"TJ Rennes"}, "rg_number": {""}, "ordonnance_date": {"2026-31-02"}}
+		code, body = postForm(t, pierre, r.url("portal", "/affaires"), fields)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "Date invalide") || !strings.Contains(body, "Ce champ est obligatoire") ||
+			!strings.Contains(body, "SCI Les Tilleuls") {
+			t.Fatalf("invalid case form: %d\n%s", code, body)
+		}
+		fields.Set("rg_number", "24/01234")
+		fields.Set("ordonnance_date", "2026-10-15")
+		code, body = postForm(t, pierre, r.url("portal", "/affaires"), fields)
+		for _, want := range []string{"Dupré-Lefèvre", "24/01234", "15/10/2026", "En création", "Désignation", "Rapport définitif"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("case page lacks %q (status %d)", want, code)
+			}
+		}
+		_, dash := getBody(t, pierre, r.url("portal", "/"))
+		m := regexp.MustCompile(`href="/affaires/(\d+)"`).FindStringSubmatch(dash)
+		if m == nil {
+			t.Fatalf("the dashboard does not list the case:\n%s", dash)
+		}
+		anne := registerExpert(t, r, dir, "experte-anne-moreau", "Anne Moreau", "anne.moreau@experts.test")
+		if code, body := getBody(t, anne, r.url("portal", "/affaires/"+m[1])); code != 404 || strings.Contains(body, "Tilleuls") {
+			t.Errorf("another expert opening the case: %d", code)
+		}
+		if code, _ := getBody(t, anne, r.url("portal", "/affaires/999999")); code != 404 {
+			t.Errorf("unknown case: %d", code)
+		}
+	})
+}

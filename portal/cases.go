@@ -1,0 +1,171 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"sceau.fr/sceau/portal/model"
+	"sceau.fr/sceau/portal/rights"
+)
+
+// Cases is what the case pages need from storage; rights are applied by
+// its queries, so a handler cannot forget them.
+type Cases interface {
+	CasesFor(ctx context.Context, accountID int64) ([]model.Case, error)
+	CreateCase(ctx context.Context, owner *model.Account, c *model.Case) (*model.Case, error)
+	Case(ctx context.Context, caseID, accountID int64) (*model.Case, error)
+	FoldersReadable(ctx context.Context, caseID, accountID int64) ([]model.Folder, error)
+}
+
+var stateLabels = map[string]string{
+	string(rights.StateCreation): "En création", string(rights.StateInProgress): "En cours",
+	string(rights.StatePaused): "En pause", string(rights.StateFinished): "Terminée", string(rights.StateArchived): "Archivée",
+}
+
+type dashboardPage struct {
+	Lang, Name, Authority, CSRF string
+	NotAfter                    time.Time
+	Professional, Expert        bool
+	Cases                       []caseRow
+}
+
+type caseRow struct {
+	ID         int64
+	Name, RG   string
+	State      string
+	Ordonnance time.Time
+}
+
+// dashboard lists the cases the person takes part in; experts may create one.
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	id, acc := IdentityFrom(r.Context()), AccountFrom(r.Context())
+	p := dashboardPage{Lang: "fr", Name: acc.DisplayName, Authority: id.IssuerCommonName, NotAfter: id.NotAfter,
+		CSRF: s.csrfToken(id), Professional: canRegister(id), Expert: acc.Role == model.RoleExpert}
+	if s.deps.Cases != nil {
+		cases, err := s.deps.Cases.CasesFor(r.Context(), acc.ID)
+		if err != nil {
+			s.log.Error("listing cases", "err", err)
+			s.renderError(w, r, http.StatusServiceUnavailable)
+			return
+		}
+		for _, c := range cases {
+			p.Cases = append(p.Cases, caseRow{ID: c.ID, Name: c.Name, RG: c.RGNumber, State: stateLabels[c.State], Ordonnance: c.OrdonnanceDate})
+		}
+	}
+	s.renderPage(w, r, http.StatusOK, "portal_welcome", p)
+}
+
+type caseFormPage struct {
+	Lang, CSRF string
+	Form       caseForm
+	Errors     model.ValidationErrors
+}
+
+// caseForm keeps what was typed, dates as typed.
+type caseForm struct {
+	FirstApplicant, FirstDefendant, Jurisdiction, RGNumber, OrdonnanceDate, MissionCode, Comment, Name string
+}
+
+func (s *Server) newCaseForm(w http.ResponseWriter, r *http.Request) {
+	if AccountFrom(r.Context()).Role != model.RoleExpert {
+		s.renderError(w, r, http.StatusForbidden)
+		return
+	}
+	s.renderPage(w, r, http.StatusOK, "case_new", caseFormPage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context()))})
+}
+
+// createCase creates the case from the form; errors come back next to the
+// fields with what was typed.
+func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
+	acc := AccountFrom(r.Context())
+	if acc.Role != model.RoleExpert {
+		s.renderError(w, r, http.StatusForbidden)
+		return
+	}
+	f := caseForm{FirstApplicant: strings.TrimSpace(r.PostFormValue("first_applicant")), FirstDefendant: strings.TrimSpace(r.PostFormValue("first_defendant")),
+		Jurisdiction: strings.TrimSpace(r.PostFormValue("jurisdiction")), RGNumber: strings.TrimSpace(r.PostFormValue("rg_number")),
+		OrdonnanceDate: strings.TrimSpace(r.PostFormValue("ordonnance_date")), MissionCode: strings.TrimSpace(r.PostFormValue("mission_code")),
+		Comment: strings.TrimSpace(r.PostFormValue("comment")), Name: strings.TrimSpace(r.PostFormValue("name"))}
+	c := &model.Case{FirstApplicant: f.FirstApplicant, FirstDefendant: f.FirstDefendant, Jurisdiction: f.Jurisdiction,
+		RGNumber: f.RGNumber, MissionCode: f.MissionCode, Comment: f.Comment, Name: f.Name}
+	var errs model.ValidationErrors
+	if f.OrdonnanceDate != "" {
+		d, err := time.Parse("2006-01-02", f.OrdonnanceDate) // a calendar date: midnight UTC, shown as is
+		if err != nil {
+			errs = append(errs, model.FieldError{Field: "ordonnance_date", Message: "Date invalide (jj/mm/aaaa)."})
+		} else {
+			c.OrdonnanceDate = d
+		}
+	}
+	if err := c.Validate(); err != nil {
+		var v model.ValidationErrors
+		if errors.As(err, &v) {
+			for _, e := range v {
+				if errs.For(e.Field) == "" {
+					errs = append(errs, e)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		s.renderPage(w, r, http.StatusUnprocessableEntity, "case_new", caseFormPage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Form: f, Errors: errs})
+		return
+	}
+	created, err := s.deps.Cases.CreateCase(r.Context(), acc, c)
+	if err != nil {
+		s.log.Error("creating a case", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError)
+		return
+	}
+	s.log.Info("case created", "case", created.ID, "owner", acc.ID)
+	http.Redirect(w, r, "/affaires/"+strconv.FormatInt(created.ID, 10), http.StatusSeeOther)
+}
+
+type casePage struct {
+	Lang  string
+	Case  *model.Case
+	State string
+	Tree  []folderRow
+}
+
+type folderRow struct {
+	Section, Name string
+	Confidential  bool
+}
+
+// showCase shows the case and the folders this person may read. Someone
+// outside the case gets the same 404 as for a case that does not exist.
+func (s *Server) showCase(w http.ResponseWriter, r *http.Request) {
+	acc := AccountFrom(r.Context())
+	caseID, err := strconv.ParseInt(mux.Vars(r)["case"], 10, 64)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
+	if errors.Is(err, model.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		s.log.Error("reading a case", "err", err)
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	folders, err := s.deps.Cases.FoldersReadable(r.Context(), caseID, acc.ID)
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	p := casePage{Lang: "fr", Case: c, State: stateLabels[c.State]}
+	for i := range folders {
+		p.Tree = append(p.Tree, folderRow{Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()})
+	}
+	s.renderPage(w, r, http.StatusOK, "case", p)
+}
