@@ -21,6 +21,7 @@ type Cases interface {
 	CreateCase(ctx context.Context, owner *model.Account, c *model.Case) (*model.Case, error)
 	Case(ctx context.Context, caseID, accountID int64) (*model.Case, error)
 	FoldersReadable(ctx context.Context, caseID, accountID int64) ([]model.Folder, error)
+	TransitionCase(ctx context.Context, caseID, actor int64, from, to rights.CaseState) (*model.Case, error)
 }
 
 var stateLabels = map[string]string{
@@ -128,10 +129,11 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 }
 
 type casePage struct {
-	Lang  string
-	Case  *model.Case
-	State string
-	Tree  []folderRow
+	Lang, CSRF string
+	Case       *model.Case
+	State      string
+	Tree       []folderRow
+	Next       []stateChange
 }
 
 type folderRow struct {
@@ -163,9 +165,76 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	p := casePage{Lang: "fr", Case: c, State: stateLabels[c.State]}
+	p := casePage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Case: c, State: stateLabels[c.State], Next: nextStates(c, acc)}
 	for i := range folders {
 		p.Tree = append(p.Tree, folderRow{Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()})
 	}
 	s.renderPage(w, r, http.StatusOK, "case", p)
+}
+
+// stateChange is one state the owner may move the case to.
+type stateChange struct{ To, Label string }
+
+// nextStates are the states the owner may choose from the current one.
+func nextStates(c *model.Case, acc *model.Account) []stateChange {
+	if c.OwnerID != acc.ID {
+		return nil
+	}
+	var out []stateChange
+	for _, st := range rights.Next(rights.CaseState(c.State)) {
+		out = append(out, stateChange{To: string(st), Label: stateLabels[string(st)]})
+	}
+	return out
+}
+
+var stateEffects = map[string]string{
+	string(rights.StateInProgress): "Les participants pourront déposer des documents.",
+	string(rights.StatePaused):     "Plus aucun dépôt ne sera possible jusqu’à la reprise (par exemple en attendant la consignation).",
+	string(rights.StateFinished):   "L’expertise sera close : chacun ne verra plus que le rapport définitif.",
+	string(rights.StateArchived):   "L’expertise sera archivée.",
+}
+
+type transitionPage struct {
+	Lang, CSRF, From, To, FromLabel, ToLabel, Effect string
+	Case                                             *model.Case
+}
+
+// changeState asks for confirmation, then moves the case. The form carries
+// the state the expert saw: if another change happened meanwhile, nothing
+// is done and the expert is told.
+func (s *Server) changeState(w http.ResponseWriter, r *http.Request) {
+	acc, id := AccountFrom(r.Context()), IdentityFrom(r.Context())
+	caseID, err := strconv.ParseInt(mux.Vars(r)["case"], 10, 64)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	from, to := r.PostFormValue("from"), r.PostFormValue("to")
+	if _, ok := stateLabels[to]; !ok || c.OwnerID != acc.ID {
+		s.renderError(w, r, http.StatusForbidden)
+		return
+	}
+	if r.PostFormValue("confirm") != "1" {
+		s.renderPage(w, r, http.StatusOK, "case_transition", transitionPage{Lang: "fr", CSRF: s.csrfToken(id), Case: c,
+			From: from, To: to, FromLabel: stateLabels[from], ToLabel: stateLabels[to], Effect: stateEffects[to]})
+		return
+	}
+	_, err = s.deps.Cases.TransitionCase(r.Context(), caseID, acc.ID, rights.CaseState(from), rights.CaseState(to))
+	switch {
+	case errors.Is(err, model.ErrStateConflict):
+		s.renderPage(w, r, http.StatusConflict, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),
+			Title: "Changement non effectué", Message: "L’état de l’expertise a changé entre-temps (ou ce changement n’est pas possible) : rien n’a été modifié.",
+			Todo: "Revenez à la page de l’expertise pour voir son état actuel."})
+	case err != nil:
+		s.log.Error("changing a case's state", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError)
+	default:
+		s.log.Info("case state changed", "case", caseID, "from", from, "to", to, "by", acc.ID)
+		http.Redirect(w, r, "/affaires/"+strconv.FormatInt(caseID, 10), http.StatusSeeOther)
+	}
 }

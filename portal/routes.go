@@ -43,6 +43,7 @@ func (s *Server) routes() *mux.Router {
 				member.HandleFunc("/affaires/nouvelle", s.newCaseForm).Methods(http.MethodGet, http.MethodHead)
 				member.HandleFunc("/affaires", s.createCase).Methods(http.MethodPost)
 				member.HandleFunc("/affaires/{case:[0-9]+}", s.showCase).Methods(http.MethodGet, http.MethodHead)
+				member.HandleFunc("/affaires/{case:[0-9]+}/etat", s.changeState).Methods(http.MethodPost)
 			}
 			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)

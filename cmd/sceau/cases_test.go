@@ -62,7 +62,27 @@ func TestExpertCreatesACase(t *testing.T) {
 		if m == nil {
 			t.Fatalf("the dashboard does not list the case:\n%s", dash)
 		}
+		// The owner moves the case on, after a confirmation; a stale form changes nothing.
+		stateURL := r.url("portal", "/affaires/"+m[1]+"/etat")
+		move := url.Values{"csrf": {csrf}, "from": {"creation"}, "to": {"in_progress"}}
+		code, body = postForm(t, pierre, stateURL, move)
+		if code != 200 || !strings.Contains(body, "« En création » à « En cours »") || !strings.Contains(body, "pourront déposer") {
+			t.Fatalf("confirmation page: %d\n%s", code, body)
+		}
+		move.Set("confirm", "1")
+		code, body = postForm(t, pierre, stateURL, move)
+		if code != 200 || !strings.Contains(body, "<dd>En cours</dd>") || !strings.Contains(body, "En pause") {
+			t.Fatalf("after the change: %d\n%s", code, body)
+		}
+		if code, body := postForm(t, pierre, stateURL, move); code != http.StatusConflict || !strings.Contains(body, "rien n’a été modifié") {
+			t.Errorf("stale form replayed: %d", code)
+		}
 		anne := registerExpert(t, r, dir, "experte-anne-moreau", "Anne Moreau", "anne.moreau@experts.test")
+		_, anneForm := getBody(t, anne, r.url("portal", "/affaires/nouvelle"))
+		anneMove := url.Values{"csrf": {csrfRe.FindStringSubmatch(anneForm)[1]}, "from": {"in_progress"}, "to": {"paused"}, "confirm": {"1"}}
+		if code, _ := postForm(t, anne, stateURL, anneMove); code != 404 {
+			t.Errorf("another expert changing the state: %d", code)
+		}
 		if code, body := getBody(t, anne, r.url("portal", "/affaires/"+m[1])); code != 404 || strings.Contains(body, "Tilleuls") {
 			t.Errorf("another expert opening the case: %d", code)
 		}

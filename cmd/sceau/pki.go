@@ -14,6 +14,7 @@ import (
 	"sceau.fr/sceau/ca/certfile"
 	"sceau.fr/sceau/cmd/sceau/config"
 	"sceau.fr/sceau/portal/model"
+	"sceau.fr/sceau/portal/rights"
 	"sceau.fr/sceau/portal/store"
 )
 
@@ -197,4 +198,8 @@ func (l lazyAccounts) Case(ctx context.Context, caseID, accountID int64) (*model
 
 func (l lazyAccounts) FoldersReadable(ctx context.Context, caseID, accountID int64) ([]model.Folder, error) {
 	return with(l, func(s *store.Store) ([]model.Folder, error) { return s.FoldersReadable(ctx, caseID, accountID) })
+}
+
+func (l lazyAccounts) TransitionCase(ctx context.Context, caseID, actor int64, from, to rights.CaseState) (*model.Case, error) {
+	return with(l, func(s *store.Store) (*model.Case, error) { return s.TransitionCase(ctx, caseID, actor, from, to) })
 }
