@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"sceau.fr/sceau/portal/mail"
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/rights"
 )
@@ -21,7 +22,7 @@ type Cases interface {
 	CreateCase(ctx context.Context, owner *model.Account, c *model.Case) (*model.Case, error)
 	Case(ctx context.Context, caseID, accountID int64) (*model.Case, error)
 	FoldersReadable(ctx context.Context, caseID, accountID int64) ([]model.Folder, error)
-	TransitionCase(ctx context.Context, caseID, actor int64, from, to rights.CaseState) (*model.Case, error)
+	TransitionCaseAndNotify(ctx context.Context, caseID, actor int64, from, to rights.CaseState, notify model.Notifier) (*model.Case, error)
 }
 
 var stateLabels = map[string]string{
@@ -224,7 +225,21 @@ func (s *Server) changeState(w http.ResponseWriter, r *http.Request) {
 			From: from, To: to, FromLabel: stateLabels[from], ToLabel: stateLabels[to], Effect: stateEffects[to]})
 		return
 	}
-	_, err = s.deps.Cases.TransitionCase(r.Context(), caseID, acc.ID, rights.CaseState(from), rights.CaseState(to))
+	notify := func(c *model.Case, to []model.Recipient) ([]*model.OutboxMessage, error) {
+		var msgs []*model.OutboxMessage
+		for _, rc := range to {
+			m, err := mail.Compose(s.deps.Templates, "case_state", rc.Email, rc.Name, map[string]any{
+				"Name": rc.Name, "Case": c.Name, "RG": c.RGNumber, "State": stateLabels[c.State], "Effect": stateEffects[c.State],
+				"By": acc.DisplayName, "Link": s.cfg.PortalURL + "/affaires/" + strconv.FormatInt(c.ID, 10),
+			})
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, m)
+		}
+		return msgs, nil
+	}
+	_, err = s.deps.Cases.TransitionCaseAndNotify(r.Context(), caseID, acc.ID, rights.CaseState(from), rights.CaseState(to), notify)
 	switch {
 	case errors.Is(err, model.ErrStateConflict):
 		s.renderPage(w, r, http.StatusConflict, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),

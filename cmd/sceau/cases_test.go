@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"sceau.fr/sceau/portal/mail"
 )
 
 // register signs a demo expert up through the form and returns its client.
@@ -33,6 +36,7 @@ func registerExpert(t *testing.T, r *running, dir, file, name, email string) *ht
 func TestExpertCreatesACase(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
 		setListeners(t)
+		t.Setenv("SCEAU_MAIL_POLL_INTERVAL", "100ms")
 		r := startServe(t, cfgPath)
 		r.waitStatus("admin", "/readyz", 200)
 		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
@@ -77,6 +81,17 @@ func TestExpertCreatesACase(t *testing.T) {
 		if code, body := postForm(t, pierre, stateURL, move); code != http.StatusConflict || !strings.Contains(body, "rien n’a été modifié") {
 			t.Errorf("stale form replayed: %d", code)
 		}
+		// Every active participant is told (here the expert alone), once.
+		r.waitFor("the state-change notice", func() (bool, string) {
+			entries, _ := mail.ListSink(filepath.Join(dir, "mail"))
+			n := 0
+			for _, e := range entries {
+				if strings.Contains(e.Subject, "24/01234 est désormais « En cours »") && strings.Contains(e.To, "pierre.durand@experts.test") {
+					n++
+				}
+			}
+			return n == 1, fmt.Sprint(len(entries), " mails")
+		})
 		anne := registerExpert(t, r, dir, "experte-anne-moreau", "Anne Moreau", "anne.moreau@experts.test")
 		_, anneForm := getBody(t, anne, r.url("portal", "/affaires/nouvelle"))
 		anneMove := url.Values{"csrf": {csrfRe.FindStringSubmatch(anneForm)[1]}, "from": {"in_progress"}, "to": {"paused"}, "confirm": {"1"}}

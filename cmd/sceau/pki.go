@@ -200,6 +200,8 @@ func (l lazyAccounts) FoldersReadable(ctx context.Context, caseID, accountID int
 	return with(l, func(s *store.Store) ([]model.Folder, error) { return s.FoldersReadable(ctx, caseID, accountID) })
 }
 
-func (l lazyAccounts) TransitionCase(ctx context.Context, caseID, actor int64, from, to rights.CaseState) (*model.Case, error) {
-	return with(l, func(s *store.Store) (*model.Case, error) { return s.TransitionCase(ctx, caseID, actor, from, to) })
+func (l lazyAccounts) TransitionCaseAndNotify(ctx context.Context, caseID, actor int64, from, to rights.CaseState, n model.Notifier) (*model.Case, error) {
+	return with(l, func(s *store.Store) (*model.Case, error) {
+		return s.TransitionCaseAndNotify(ctx, caseID, actor, from, to, n)
+	})
 }

@@ -256,3 +256,13 @@ func (f *Folder) Validate() error {
 	}
 	return nil
 }
+
+// Recipient is a person a notice is sent to.
+type Recipient struct {
+	Name, Email string
+}
+
+// Notifier renders the mails announcing a case change to its recipients;
+// the store queues them in the transaction of the change itself, so a
+// change is never made without its notices, nor announced without being made.
+type Notifier func(c *Case, to []Recipient) ([]*OutboxMessage, error)

@@ -426,6 +426,13 @@ func (s *Store) Participants(ctx context.Context, caseID, accountID int64) ([]mo
 // from or the change is not allowed. A participant who is not the owner
 // gets ErrForbidden; anyone else, ErrNotFound.
 func (s *Store) TransitionCase(ctx context.Context, caseID, actor int64, from, to rights.CaseState) (*model.Case, error) {
+	return s.TransitionCaseAndNotify(ctx, caseID, actor, from, to, nil)
+}
+
+// TransitionCaseAndNotify is TransitionCase that also queues, in the same
+// transaction, the notices notify renders for every active participant
+// with an email address.
+func (s *Store) TransitionCaseAndNotify(ctx context.Context, caseID, actor int64, from, to rights.CaseState, notify model.Notifier) (*model.Case, error) {
 	var out *model.Case
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
 		// Read without locking, so that two transitions really race on
@@ -463,7 +470,18 @@ func (s *Store) TransitionCase(ctx context.Context, caseID, actor int64, from, t
 		}
 		c.State, c.UpdatedAt = string(to), now
 		out = &c
-		return nil
+		if notify == nil {
+			return nil
+		}
+		recipients, err := activeRecipients(tx, c.ID)
+		if err != nil {
+			return err
+		}
+		msgs, err := notify(&c, recipients)
+		if err != nil {
+			return err
+		}
+		return enqueueMail(tx, msgs...)
 	})
 	if err != nil {
 		return nil, err
@@ -647,4 +665,16 @@ func (s *Store) CanDeposit(ctx context.Context, caseID, folderID, accountID int6
 		return nil
 	})
 	return ok, err
+}
+
+// activeRecipients are the name and address of every active participant
+// of a case (the account's, or the one the expert typed for people
+// without an account), skipping those without an address.
+func activeRecipients(tx *gorm.DB, caseID int64) ([]model.Recipient, error) {
+	var out []model.Recipient
+	err := tx.Raw(`SELECT COALESCE(a.display_name, p.display_name) AS name, COALESCE(a.email, p.email) AS email
+		FROM participants p LEFT JOIN accounts a ON a.id = p.account_id
+		WHERE p.case_id = ? AND p.active = ? AND COALESCE(a.email, p.email) <> ''
+		ORDER BY p.id`, caseID, true).Scan(&out).Error
+	return out, err
 }

@@ -147,7 +147,7 @@ type ReadableDocument struct {
 }
 
 // New reports whether the participant has not opened the document yet.
-func (d *ReadableDocument) New() bool { return d.FirstOpenedAt == nil }
+func (d ReadableDocument) New() bool { return d.FirstOpenedAt == nil }
 
 // DocumentsReadable lists the documents of the case the account may read,
 // by folder then deposit order, the rights matrix applied inside the query
@@ -254,15 +254,15 @@ func (s *Store) LockDocument(ctx context.Context, caseID, docID, actor int64, re
 		if err != nil {
 			return err
 		}
-		if !rights.CanLock(rights.Subject{Role: rights.RoleExpert, Active: true}, rights.CaseState(c.State)) {
-			return ErrStateConflict
-		}
 		var docs []model.Document
 		if err := tx.Where("id = ? AND case_id = ?", docID, caseID).Limit(1).Find(&docs).Error; err != nil {
 			return err
 		}
 		if len(docs) == 0 {
 			return ErrNotFound
+		}
+		if !rights.CanLock(rights.Subject{Role: rights.RoleExpert, Active: true}, rights.CaseState(c.State)) {
+			return ErrStateConflict
 		}
 		at := now()
 		res := tx.Model(&model.Document{}).Where("id = ? AND case_id = ? AND locked_at IS NULL", docID, caseID).
