@@ -45,6 +45,11 @@ func (s *Server) routes() *mux.Router {
 				member.HandleFunc("/affaires/{case:[0-9]+}", s.showCase).Methods(http.MethodGet, http.MethodHead)
 				member.HandleFunc("/affaires/{case:[0-9]+}/etat", s.changeState).Methods(http.MethodPost)
 			}
+			if s.deps.Cases != nil && s.deps.Members != nil {
+				member.HandleFunc("/affaires/{case:[0-9]+}/participants", s.showParticipants).Methods(http.MethodGet, http.MethodHead)
+				member.HandleFunc("/affaires/{case:[0-9]+}/participants", s.addParticipant).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}/parties", s.addParty).Methods(http.MethodPost)
+			}
 			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)
 			member.HandleFunc("/compte", s.showAccount).Methods(http.MethodGet, http.MethodHead)

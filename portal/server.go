@@ -77,6 +77,8 @@ type Deps struct {
 	Directory Directory
 	// Cases reads and changes case spaces (rights applied in its queries).
 	Cases Cases
+	// Members manages the parties and participants of cases.
+	Members CaseMembers
 	// SessionKey signs session cookies and form tokens; instances behind
 	// one load balancer must share it.
 	SessionKey []byte

@@ -205,3 +205,23 @@ func (l lazyAccounts) TransitionCaseAndNotify(ctx context.Context, caseID, actor
 		return s.TransitionCaseAndNotify(ctx, caseID, actor, from, to, n)
 	})
 }
+
+func (l lazyAccounts) Parties(ctx context.Context, caseID, accountID int64) ([]model.Party, error) {
+	return with(l, func(s *store.Store) ([]model.Party, error) { return s.Parties(ctx, caseID, accountID) })
+}
+
+func (l lazyAccounts) Participants(ctx context.Context, caseID, accountID int64) ([]model.Participant, error) {
+	return with(l, func(s *store.Store) ([]model.Participant, error) { return s.Participants(ctx, caseID, accountID) })
+}
+
+func (l lazyAccounts) AddParty(ctx context.Context, caseID, actor int64, p *model.Party) (*model.Party, error) {
+	return with(l, func(s *store.Store) (*model.Party, error) { return s.AddParty(ctx, caseID, actor, p) })
+}
+
+func (l lazyAccounts) AddParticipant(ctx context.Context, caseID, actor int64, p *model.Participant) (*model.Participant, error) {
+	return with(l, func(s *store.Store) (*model.Participant, error) { return s.AddParticipant(ctx, caseID, actor, p) })
+}
+
+func (l lazyAccounts) AccountByEmail(ctx context.Context, email string) (*model.Account, error) {
+	return with(l, func(s *store.Store) (*model.Account, error) { return s.AccountByEmail(ctx, email) })
+}

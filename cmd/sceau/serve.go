@@ -130,7 +130,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	}, portal.Deps{
 		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
 		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki, Gate: gate, ProxyCert: proxy,
-		Accounts: lazyAccounts{&db}, Directory: lazyAccounts{&db}, Cases: lazyAccounts{&db}, SessionKey: []byte(cfg.Server.SessionKey.Value()),
+		Accounts: lazyAccounts{&db}, Directory: lazyAccounts{&db}, Cases: lazyAccounts{&db}, Members: lazyAccounts{&db}, SessionKey: []byte(cfg.Server.SessionKey.Value()),
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -221,4 +222,15 @@ func (s *Store) RemoveCertificate(ctx context.Context, accountID, certID int64, 
 		}
 		return nil
 	})
+}
+
+// AccountByEmail finds an active account by its address (case-insensitive),
+// to add a professional to a case.
+func (s *Store) AccountByEmail(ctx context.Context, email string) (*model.Account, error) {
+	var a model.Account
+	err := s.gorm(ctx).Where("lower(email) = lower(?) AND suspended_at IS NULL", strings.TrimSpace(email)).Order("id").First(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	return &a, err
 }

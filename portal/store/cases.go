@@ -386,7 +386,8 @@ func (s *Store) SetParticipantActive(ctx context.Context, caseID, actor, partici
 }
 
 // Participants lists the participants of a case (lawyers with their
-// PartyIDs), to any of its active participants.
+// PartyIDs; for participants with an account, DisplayName and Email are
+// filled from it for display), to any of its active participants.
 func (s *Store) Participants(ctx context.Context, caseID, accountID int64) ([]model.Participant, error) {
 	var out []model.Participant
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
@@ -405,10 +406,20 @@ func (s *Store) Participants(ctx context.Context, caseID, accountID int64) ([]mo
 			WHERE p.case_id = ? ORDER BY pp.participant_id, pp.party_id`, caseID).Scan(&links).Error; err != nil {
 			return err
 		}
+		var accounts []model.Account
+		if err := tx.Raw(`SELECT a.id, a.display_name, a.email FROM accounts a JOIN participants p ON p.account_id = a.id
+			WHERE p.case_id = ?`, caseID).Scan(&accounts).Error; err != nil {
+			return err
+		}
 		for i := range out {
 			for _, l := range links {
 				if l.ParticipantID == out[i].ID {
 					out[i].PartyIDs = append(out[i].PartyIDs, l.PartyID)
+				}
+			}
+			for _, a := range accounts {
+				if out[i].AccountID != nil && *out[i].AccountID == a.ID {
+					out[i].DisplayName, out[i].Email = a.DisplayName, a.Email
 				}
 			}
 		}

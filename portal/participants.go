@@ -1,0 +1,208 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"sceau.fr/sceau/portal/model"
+	"sceau.fr/sceau/portal/rights"
+)
+
+// CaseMembers is what the participants page needs from storage.
+type CaseMembers interface {
+	Parties(ctx context.Context, caseID, accountID int64) ([]model.Party, error)
+	Participants(ctx context.Context, caseID, accountID int64) ([]model.Participant, error)
+	AddParty(ctx context.Context, caseID, actor int64, p *model.Party) (*model.Party, error)
+	AddParticipant(ctx context.Context, caseID, actor int64, p *model.Participant) (*model.Participant, error)
+	AccountByEmail(ctx context.Context, email string) (*model.Account, error)
+}
+
+var modeLabels = map[string]string{
+	string(rights.ModeLawyer): "Dépôt avocat", string(rights.ModeMember): "Dépôt intervenant",
+	string(rights.ModeExpert): "Dépôt expert", string(rights.ModePaper): "Ne dématérialise pas (papier)",
+}
+
+var participantRoleLabels = map[string]string{
+	string(rights.RoleExpert): "Expert", string(rights.RoleCoExpert): "Co-expert", string(rights.RoleSapiteur): "Sapiteur",
+	string(rights.RoleMagistrate): "Magistrat", string(rights.RoleClerk): "Greffier", string(rights.RoleLawyer): "Avocat",
+	string(rights.RolePartyMember): "Intervenant (partie)",
+}
+
+type participantsPage struct {
+	Lang, CSRF, Notice string
+	Case               *model.Case
+	Owner              bool
+	Parties            []partyRow
+	People             []personRow
+	NoClerk, Paper     bool
+	Modes, Roles       []option
+	Errors             model.ValidationErrors
+	Form               map[string]string
+}
+
+type partyRow struct {
+	ID         int64
+	Name, Mode string
+	Paper      bool
+}
+
+type personRow struct {
+	Name, Email, Role, Parties string
+	Active, Supervising        bool
+}
+
+type option struct{ Value, Label string }
+
+func caseIDOf(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(mux.Vars(r)["case"], 10, 64)
+	return id, err == nil
+}
+
+// showParticipants lists parties and participants; the owner also gets
+// the forms to add them, and a warning when no clerk is active (the court
+// would receive nothing) or a party works on paper.
+func (s *Server) showParticipants(w http.ResponseWriter, r *http.Request) {
+	s.renderParticipants(w, r, http.StatusOK, r.URL.Query().Get("ok"), nil, nil)
+}
+
+func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, status int, notice string, errs model.ValidationErrors, form map[string]string) {
+	acc := AccountFrom(r.Context())
+	caseID, ok := caseIDOf(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	parties, err := s.deps.Members.Parties(r.Context(), caseID, acc.ID)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	people, err := s.deps.Members.Participants(r.Context(), caseID, acc.ID)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	notices := map[string]string{"partie": "La partie a été ajoutée, avec ses dossiers Dires et Pièces.", "participant": "Le participant a été ajouté."}
+	p := participantsPage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Notice: notices[notice], Case: c,
+		Owner: c.OwnerID == acc.ID, NoClerk: true, Errors: errs, Form: form}
+	names := map[int64]string{}
+	for _, pa := range parties {
+		names[pa.ID] = pa.Name
+		paper := pa.DepositMode == string(rights.ModePaper)
+		p.Paper = p.Paper || paper
+		p.Parties = append(p.Parties, partyRow{ID: pa.ID, Name: pa.Name, Mode: modeLabels[pa.DepositMode], Paper: paper})
+	}
+	for _, pt := range people {
+		var ps []string
+		for _, id := range pt.PartyIDs {
+			ps = append(ps, names[id])
+		}
+		if pt.PartyID != nil {
+			ps = append(ps, names[*pt.PartyID])
+		}
+		if pt.Role == string(rights.RoleClerk) && pt.Active {
+			p.NoClerk = false
+		}
+		p.People = append(p.People, personRow{Name: pt.DisplayName, Email: pt.Email, Role: participantRoleLabels[pt.Role],
+			Parties: strings.Join(ps, ", "), Active: pt.Active, Supervising: pt.Supervising})
+	}
+	for _, m := range rights.DepositModes() {
+		p.Modes = append(p.Modes, option{string(m), modeLabels[string(m)]})
+	}
+	for _, rl := range rights.Roles() {
+		if rl != rights.RoleExpert {
+			p.Roles = append(p.Roles, option{string(rl), participantRoleLabels[string(rl)]})
+		}
+	}
+	s.renderPage(w, r, status, "case_participants", p)
+}
+
+func (s *Server) participantsURL(caseID int64, notice string) string {
+	return "/affaires/" + strconv.FormatInt(caseID, 10) + "/participants?ok=" + notice
+}
+
+// addParty adds a party with its deposit mode.
+func (s *Server) addParty(w http.ResponseWriter, r *http.Request) {
+	acc := AccountFrom(r.Context())
+	caseID, _ := caseIDOf(r)
+	p := &model.Party{Name: strings.TrimSpace(r.PostFormValue("party_name")), DepositMode: r.PostFormValue("deposit_mode")}
+	_, err := s.deps.Members.AddParty(r.Context(), caseID, acc.ID, p)
+	s.afterMemberChange(w, r, caseID, "partie", err, map[string]string{"party_name": p.Name})
+}
+
+// addParticipant adds a professional (found by the address of their
+// account) or a person without an account (party member, outside sapiteur).
+func (s *Server) addParticipant(w http.ResponseWriter, r *http.Request) {
+	acc := AccountFrom(r.Context())
+	caseID, _ := caseIDOf(r)
+	f := map[string]string{}
+	for _, k := range []string{"role", "email", "display_name", "phone", "party"} {
+		f[k] = strings.TrimSpace(r.PostFormValue(k))
+	}
+	p := &model.Participant{Role: f["role"], Active: true, Supervising: r.PostFormValue("supervising") == "1"}
+	var partyIDs []int64
+	for _, v := range r.PostForm["parties"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			partyIDs = append(partyIDs, id)
+		}
+	}
+	var errs model.ValidationErrors
+	switch rights.Role(p.Role) {
+	case rights.RolePartyMember, rights.RoleSapiteur:
+		if found, err := s.deps.Members.AccountByEmail(r.Context(), f["email"]); err == nil && p.Role == string(rights.RoleSapiteur) && found.Role == model.RoleExpert {
+			p.AccountID = &found.ID
+		} else {
+			p.DisplayName, p.Email, p.Phone = f["display_name"], f["email"], f["phone"]
+		}
+		if p.Role == string(rights.RolePartyMember) {
+			if id, err := strconv.ParseInt(f["party"], 10, 64); err == nil {
+				p.PartyID = &id
+			} else {
+				errs = append(errs, model.FieldError{Field: "party", Message: "Choisissez la partie de cet intervenant."})
+			}
+		}
+	default:
+		found, err := s.deps.Members.AccountByEmail(r.Context(), f["email"])
+		if err != nil {
+			errs = append(errs, model.FieldError{Field: "email", Message: "Aucun compte actif n’a cette adresse : la personne doit d’abord se connecter une fois à Sceau avec son certificat."})
+		} else {
+			p.AccountID = &found.ID
+			p.PartyIDs = partyIDs
+		}
+	}
+	if len(errs) > 0 {
+		s.renderParticipants(w, r, http.StatusUnprocessableEntity, "", errs, f)
+		return
+	}
+	_, err := s.deps.Members.AddParticipant(r.Context(), caseID, acc.ID, p)
+	s.afterMemberChange(w, r, caseID, "participant", err, f)
+}
+
+func (s *Server) afterMemberChange(w http.ResponseWriter, r *http.Request, caseID int64, notice string, err error, form map[string]string) {
+	var v model.ValidationErrors
+	switch {
+	case err == nil:
+		http.Redirect(w, r, s.participantsURL(caseID, notice), http.StatusSeeOther)
+	case errors.As(err, &v):
+		s.renderParticipants(w, r, http.StatusUnprocessableEntity, "", v, form)
+	case errors.Is(err, model.ErrForbidden):
+		s.renderError(w, r, http.StatusForbidden)
+	case errors.Is(err, model.ErrCaseClosed):
+		s.renderParticipants(w, r, http.StatusConflict, "", model.ValidationErrors{{Field: "case", Message: "L’expertise est terminée : on ne peut plus y ajouter de partie ni de participant."}}, form)
+	case errors.Is(err, model.ErrNotFound):
+		s.renderError(w, r, http.StatusNotFound)
+	default:
+		s.log.Error("changing participants", "err", err)
+		s.renderError(w, r, http.StatusInternalServerError)
+	}
+}
