@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -662,20 +663,21 @@ func (s *Store) CanDeposit(ctx context.Context, caseID, folderID, accountID int6
 		if err != nil {
 			return err
 		}
-		var n int64
-		if err := folderQuery(tx, caseID, p, st, rights.ActionRead).Where("f.id = ?", folderID).Count(&n).Error; err != nil {
-			return err
+		if readable, err := folderAllows(tx, caseID, folderID, p, st, rights.ActionRead); err != nil || !readable {
+			return cmp.Or(err, ErrNotFound)
 		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		if err := folderQuery(tx, caseID, p, st, rights.ActionDeposit).Where("f.id = ?", folderID).Count(&n).Error; err != nil {
-			return err
-		}
-		ok = n > 0
-		return nil
+		ok, err = folderAllows(tx, caseID, folderID, p, st, rights.ActionDeposit)
+		return err
 	})
 	return ok, err
+}
+
+// folderAllows says whether the matrix grants the action on one folder of
+// the case to the participant, in the case's current state (in SQL).
+func folderAllows(tx *gorm.DB, caseID, folderID int64, p *model.Participant, st rights.CaseState, a rights.Action) (bool, error) {
+	var n int64
+	err := folderQuery(tx, caseID, p, st, a).Where("f.id = ?", folderID).Count(&n).Error
+	return n > 0, err
 }
 
 // activeRecipients are the name and address of every active participant

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -95,12 +96,8 @@ func (s *Store) CreateDocument(ctx context.Context, caseID, folderID, accountID 
 		if err != nil {
 			return err
 		}
-		var n int64
-		if err := folderQuery(tx, caseID, p, st, rights.ActionRead).Where("f.id = ?", folderID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrNotFound
+		if readable, err := folderAllows(tx, caseID, folderID, p, st, rights.ActionRead); err != nil || !readable {
+			return cmp.Or(err, ErrNotFound)
 		}
 		switch st {
 		case rights.StateInProgress:
@@ -109,11 +106,8 @@ func (s *Store) CreateDocument(ctx context.Context, caseID, folderID, accountID 
 		default:
 			return ErrStateConflict
 		}
-		if err := folderQuery(tx, caseID, p, st, rights.ActionDeposit).Where("f.id = ?", folderID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrForbidden
+		if allowed, err := folderAllows(tx, caseID, folderID, p, st, rights.ActionDeposit); err != nil || !allowed {
+			return cmp.Or(err, ErrForbidden)
 		}
 		doc.ID = 0
 		doc.CaseID, doc.FolderID = caseID, folderID
