@@ -75,7 +75,7 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 			}
 		}
 		id := IdentityFrom(r.Context())
-		got, err := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
+		got, err := base64.RawURLEncoding.DecodeString(csrfOf(r))
 		if id == nil || err != nil || !hmac.Equal(got, s.mac("csrf", id.Fingerprint)) {
 			s.log.Warn("form refused: missing or wrong CSRF token", "request_id", RequestID(r.Context()))
 			s.renderError(w, r, http.StatusForbidden)

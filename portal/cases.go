@@ -131,6 +131,7 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 
 type casePage struct {
 	Lang, CSRF string
+	Kinds      []option
 	Case       *model.Case
 	State      string
 	Tree       []folderRow
@@ -138,8 +139,19 @@ type casePage struct {
 }
 
 type folderRow struct {
+	ID            int64
 	Section, Name string
 	Confidential  bool
+	// DepositURL is the deposit form's action, empty when this person may
+	// not deposit here now.
+	DepositURL string
+	Documents  []documentRow
+}
+
+type documentRow struct {
+	ID                        int64
+	Name, Kind, Depositor, At string
+	Unread, Locked            bool
 }
 
 // showCase shows the case and the folders this person may read. Someone
@@ -167,10 +179,53 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := casePage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Case: c, State: stateLabels[c.State], Next: nextStates(c, acc)}
-	for i := range folders {
-		p.Tree = append(p.Tree, folderRow{Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()})
+	byFolder, names, err := s.caseDocuments(r.Context(), caseID, acc.ID)
+	if err != nil {
+		s.log.Error("listing documents", "err", err)
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
 	}
+	for i := range folders {
+		f := folderRow{ID: folders[i].ID, Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()}
+		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) {
+			if ok, err := s.deps.Documents.CanDeposit(r.Context(), caseID, f.ID, acc.ID); err == nil && ok {
+				f.DepositURL = depositURL(caseID, f.ID, p.CSRF)
+			}
+		}
+		for _, d := range byFolder[f.ID] {
+			f.Documents = append(f.Documents, documentRow{ID: d.ID, Name: d.FileName, Kind: kindLabels[d.Kind],
+				Depositor: names[d.DepositorParticipantID], At: d.DepositedAt.In(paris).Format("02/01/2006 15:04"),
+				Unread: d.Unread, Locked: d.Locked()})
+		}
+		p.Tree = append(p.Tree, f)
+	}
+	p.Kinds = kindOptions()
 	s.renderPage(w, r, http.StatusOK, "case", p)
+}
+
+// caseDocuments lists the documents this person may read, by folder, and
+// the names of the participants (depositors).
+func (s *Server) caseDocuments(ctx context.Context, caseID, accountID int64) (map[int64][]ListedDocument, map[int64]string, error) {
+	if s.deps.Documents == nil {
+		return nil, nil, nil
+	}
+	docs, err := s.deps.Documents.DocumentsReadable(ctx, caseID, accountID)
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		return nil, nil, err
+	}
+	byFolder := map[int64][]ListedDocument{}
+	for _, d := range docs {
+		byFolder[d.FolderID] = append(byFolder[d.FolderID], d)
+	}
+	names := map[int64]string{}
+	if len(docs) > 0 && s.deps.Members != nil {
+		if ps, err := s.deps.Members.Participants(ctx, caseID, accountID); err == nil {
+			for _, p := range ps {
+				names[p.ID] = p.DisplayName
+			}
+		}
+	}
+	return byFolder, names, nil
 }
 
 // stateChange is one state the owner may move the case to.

@@ -66,11 +66,15 @@ func (s *Server) publicHandler(fixed Side) http.Handler {
 			s.renderError(rec, r, http.StatusMisdirectedRequest)
 			return
 		}
-		if r.ContentLength > s.maxBody() {
+		limit := s.maxBody()
+		if isDeposit(r) {
+			limit = s.maxUpload() + uploadOverhead // one file, plus the multipart framing and the kind
+		}
+		if r.ContentLength > limit {
 			s.renderError(rec, r, http.StatusRequestEntityTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody()) // w, not rec: net/http must see the limit to close the connection
+		r.Body = http.MaxBytesReader(w, r.Body, limit) // w, not rec: net/http must see the limit to close the connection
 		s.router.ServeHTTP(rec, r)
 	})
 }

@@ -50,6 +50,11 @@ func (s *Server) routes() *mux.Router {
 				member.HandleFunc("/affaires/{case:[0-9]+}/participants", s.addParticipant).Methods(http.MethodPost)
 				member.HandleFunc("/affaires/{case:[0-9]+}/parties", s.addParty).Methods(http.MethodPost)
 			}
+			if s.deps.Cases != nil && s.deps.Documents != nil && s.deps.Blobs != nil {
+				member.HandleFunc("/affaires/{case:[0-9]+}/dossiers/{folder:[0-9]+}/depot", s.deposit).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}", s.download).Methods(http.MethodGet)
+				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/recepisse", s.showReceipt).Methods(http.MethodGet, http.MethodHead)
+			}
 			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)
 			member.HandleFunc("/compte", s.showAccount).Methods(http.MethodGet, http.MethodHead)

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"sceau.fr/sceau/portal/blobs"
 	"sceau.fr/sceau/portal/certgate"
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/proxycert"
@@ -39,6 +40,9 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout, ShutdownTimeout time.Duration
 	MaxHeaderBytes                                                             int
 	MaxBodyBytes                                                               int64
+	// MaxUploadBytes is the size limit of one deposited file (default
+	// 2 GiB); the deposit route gets it instead of MaxBodyBytes.
+	MaxUploadBytes int64
 	// Development turns on pages that must never be public (mail sink).
 	Development bool
 	// AccountCacheTTL bounds how long a suspension or a certificate removed
@@ -79,6 +83,10 @@ type Deps struct {
 	Cases Cases
 	// Members manages the parties and participants of cases.
 	Members CaseMembers
+	// Documents records deposits and serves documents (rights applied in
+	// its queries); Blobs holds their content. Both nil hide deposits.
+	Documents Documents
+	Blobs     blobs.Store
 	// SessionKey signs session cookies and form tokens; instances behind
 	// one load balancer must share it.
 	SessionKey []byte

@@ -13,6 +13,7 @@ import (
 	"sceau.fr/sceau/ca"
 	"sceau.fr/sceau/ca/certfile"
 	"sceau.fr/sceau/cmd/sceau/config"
+	"sceau.fr/sceau/portal"
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/rights"
 	"sceau.fr/sceau/portal/store"
@@ -224,4 +225,36 @@ func (l lazyAccounts) AddParticipant(ctx context.Context, caseID, actor int64, p
 
 func (l lazyAccounts) AccountByEmail(ctx context.Context, email string) (*model.Account, error) {
 	return with(l, func(s *store.Store) (*model.Account, error) { return s.AccountByEmail(ctx, email) })
+}
+
+func (l lazyAccounts) CanDeposit(ctx context.Context, caseID, folderID, accountID int64) (bool, error) {
+	return with(l, func(s *store.Store) (bool, error) { return s.CanDeposit(ctx, caseID, folderID, accountID) })
+}
+
+func (l lazyAccounts) CreateDocument(ctx context.Context, caseID, folderID, accountID int64, d *model.Document, commit func() error) (*model.Document, error) {
+	return with(l, func(s *store.Store) (*model.Document, error) {
+		return s.CreateDocument(ctx, caseID, folderID, accountID, d, commit)
+	})
+}
+
+func (l lazyAccounts) DocumentsReadable(ctx context.Context, caseID, accountID int64) ([]portal.ListedDocument, error) {
+	return with(l, func(s *store.Store) ([]portal.ListedDocument, error) {
+		docs, err := s.DocumentsReadable(ctx, caseID, accountID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]portal.ListedDocument, len(docs))
+		for i, d := range docs {
+			out[i] = portal.ListedDocument{Document: d.Document, Unread: d.New()}
+		}
+		return out, nil
+	})
+}
+
+func (l lazyAccounts) OpenDocument(ctx context.Context, caseID, docID, accountID int64) (*model.Document, error) {
+	return with(l, func(s *store.Store) (*model.Document, error) { return s.OpenDocument(ctx, caseID, docID, accountID) })
+}
+
+func (l lazyAccounts) Receipt(ctx context.Context, caseID, docID, accountID int64) (*model.Receipt, error) {
+	return with(l, func(s *store.Store) (*model.Receipt, error) { return s.Receipt(ctx, caseID, docID, accountID) })
 }

@@ -22,6 +22,7 @@ import (
 	"sceau.fr/sceau/ca/certfile"
 	"sceau.fr/sceau/cmd/sceau/config"
 	"sceau.fr/sceau/portal"
+	"sceau.fr/sceau/portal/blobs"
 	"sceau.fr/sceau/portal/store"
 	"sceau.fr/sceau/templates"
 )
@@ -109,6 +110,11 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		return err
 	}
 
+	blobStore, err := openBlobs(cfg)
+	if err != nil {
+		return err
+	}
+
 	var db atomic.Pointer[store.Store]
 	ready := func(ctx context.Context) error {
 		s := db.Load()
@@ -124,13 +130,14 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration, ReadTimeout: cfg.Server.ReadTimeout.Duration,
 		WriteTimeout: cfg.Server.WriteTimeout.Duration, IdleTimeout: cfg.Server.IdleTimeout.Duration,
 		ShutdownTimeout: cfg.Server.ShutdownTimeout.Duration, MaxHeaderBytes: cfg.Server.MaxHeaderBytes,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes, Development: cfg.Server.Development,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, MaxUploadBytes: cfg.Server.MaxUploadBytes, Development: cfg.Server.Development,
 		CounterURL: cfg.Server.Counter.PublicURL, PortalURL: cfg.Server.Portal.PublicURL,
 		AccountCacheTTL: cfg.Server.AccountCache.Duration,
 	}, portal.Deps{
 		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
 		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki, Gate: gate, ProxyCert: proxy,
-		Accounts: lazyAccounts{&db}, Directory: lazyAccounts{&db}, Cases: lazyAccounts{&db}, Members: lazyAccounts{&db}, SessionKey: []byte(cfg.Server.SessionKey.Value()),
+		Accounts: lazyAccounts{&db}, Directory: lazyAccounts{&db}, Cases: lazyAccounts{&db}, Members: lazyAccounts{&db},
+		Documents: lazyAccounts{&db}, Blobs: blobStore, SessionKey: []byte(cfg.Server.SessionKey.Value()),
 	})
 	if err != nil {
 		return err
@@ -189,6 +196,17 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	cancel()
 	workers.Wait()
 	return err
+}
+
+// openBlobs opens the storage of deposited files.
+func openBlobs(cfg *config.Config) (blobs.Store, error) {
+	switch cfg.Storage.Backend {
+	case "local":
+		return blobs.NewLocal(cfg.Storage.Path)
+	case "s3":
+		return nil, errors.New("storage.backend \"s3\" is not implemented yet: use \"local\" (storage.path) for now")
+	}
+	return nil, fmt.Errorf("storage.backend %q is unknown", cfg.Storage.Backend)
 }
 
 // openSchema connects (retrying while the database is down), then makes

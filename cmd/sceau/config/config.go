@@ -52,7 +52,10 @@ type Server struct {
 	IdleTimeout       Duration `toml:"idle_timeout"`
 	ShutdownTimeout   Duration `toml:"shutdown_timeout"`
 	MaxBodyBytes      int64    `toml:"max_body_bytes"`
-	MaxHeaderBytes    int      `toml:"max_header_bytes"`
+	// MaxUploadBytes is the size limit of one deposited file (2 GiB); the
+	// deposit route gets it instead of max_body_bytes.
+	MaxUploadBytes int64 `toml:"max_upload_bytes"`
+	MaxHeaderBytes int   `toml:"max_header_bytes"`
 	// Development enables pages that must never be public, such as the
 	// mail sink viewer.
 	Development bool `toml:"development"`

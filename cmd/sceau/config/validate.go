@@ -51,6 +51,9 @@ func (c *Config) applyDefaults() {
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = 1 << 20
 	}
+	if c.Server.MaxUploadBytes == 0 {
+		c.Server.MaxUploadBytes = 2 << 30
+	}
 	if c.Server.MaxHeaderBytes == 0 {
 		c.Server.MaxHeaderBytes = 64 << 10
 	}
@@ -148,6 +151,9 @@ func (c *Config) Validate() Problems {
 	}
 	if c.Server.MaxBodyBytes < 0 {
 		bad("server.max_body_bytes", "must be positive")
+	}
+	if c.Server.MaxUploadBytes < 0 {
+		bad("server.max_upload_bytes", "must be positive")
 	}
 
 	oneOf("database.driver", c.Database.Driver, "sqlite", "postgres")

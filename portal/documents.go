@@ -1,0 +1,349 @@
+package portal
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/mux"
+
+	"sceau.fr/sceau/portal/blobs"
+	"sceau.fr/sceau/portal/model"
+)
+
+// Documents is what deposits and downloads need from storage; rights are
+// applied by its queries.
+type Documents interface {
+	CanDeposit(ctx context.Context, caseID, folderID, accountID int64) (bool, error)
+	CreateDocument(ctx context.Context, caseID, folderID, accountID int64, d *model.Document, commit func() error) (*model.Document, error)
+	DocumentsReadable(ctx context.Context, caseID, accountID int64) ([]ListedDocument, error)
+	OpenDocument(ctx context.Context, caseID, docID, accountID int64) (*model.Document, error)
+	Receipt(ctx context.Context, caseID, docID, accountID int64) (*model.Receipt, error)
+}
+
+// ListedDocument is a document as listed to a participant: Unread until
+// this participant first opens it.
+type ListedDocument struct {
+	model.Document
+	Unread bool
+}
+
+// defaultMaxUpload is the per-file limit when the configuration sets none.
+const defaultMaxUpload = 2 << 30
+
+// uploadOverhead is what a deposit body may hold besides the file: the
+// multipart boundaries, part headers and the kind field.
+const uploadOverhead = 64 << 10
+
+// depositPath matches the deposit route, which streams its body: it gets
+// the upload limit instead of the generic one and carries its CSRF token
+// in the URL or a header, never in a parsed form.
+var depositPath = regexp.MustCompile(`^/affaires/[0-9]+/dossiers/[0-9]+/depot$`)
+
+func isDeposit(r *http.Request) bool {
+	return r.Method == http.MethodPost && depositPath.MatchString(r.URL.Path)
+}
+
+func (s *Server) maxUpload() int64 {
+	if s.cfg.MaxUploadBytes > 0 {
+		return s.cfg.MaxUploadBytes
+	}
+	return defaultMaxUpload
+}
+
+// csrfOf returns the token sent with a request: for a deposit from the
+// X-CSRF-Token header or the "csrf" query parameter (the body is a stream
+// read later, after this check); for any other form from the form body.
+func csrfOf(r *http.Request) string {
+	if isDeposit(r) {
+		if h := r.Header.Get("X-CSRF-Token"); h != "" {
+			return h
+		}
+		return r.URL.Query().Get("csrf")
+	}
+	return r.PostFormValue("csrf")
+}
+
+var kindLabels = map[string]string{
+	model.DocOrdonnance: "Ordonnance", model.DocConvocation: "Convocation", model.DocNoteAuxParties: "Note aux parties",
+	model.DocDire: "Dire", model.DocPiece: "Pièce", model.DocPreRapport: "Pré-rapport", model.DocRapportDefinitif: "Rapport définitif",
+	model.DocAnnexe: "Annexe", model.DocDemandeRemuneration: "Demande de rémunération", model.DocAutre: "Autre",
+}
+
+func kindOptions() []option {
+	var out []option
+	for _, k := range model.DocumentKinds() {
+		out = append(out, option{k, kindLabels[k]})
+	}
+	return out
+}
+
+func idVar(r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(mux.Vars(r)[name], 10, 64)
+	return id, err == nil
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, title, msg, todo string) {
+	s.renderPage(w, r, status, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()), Title: title, Message: msg, Todo: todo})
+}
+
+func (s *Server) refuseDeposit(w http.ResponseWriter, r *http.Request, err error) {
+	var v model.ValidationErrors
+	switch {
+	case errors.Is(err, model.ErrNotFound):
+		s.renderError(w, r, http.StatusNotFound)
+	case errors.Is(err, model.ErrForbidden):
+		s.refuse(w, r, http.StatusForbidden, "Dépôt refusé", "Vous ne pouvez pas déposer de document dans ce dossier.",
+			"Si vous pensez que c’est une erreur, contactez l’expert qui conduit l’expertise.")
+	case errors.Is(err, model.ErrStateConflict):
+		s.refuse(w, r, http.StatusConflict, "Dépôts suspendus", "L’expertise n’est pas en cours : les dépôts sont suspendus. Aucun document n’a été enregistré.",
+			"Recommencez lorsque l’expert aura repris l’expertise.")
+	case errors.Is(err, model.ErrCaseClosed):
+		s.refuse(w, r, http.StatusConflict, "Expertise close", "L’expertise est terminée : plus aucun dépôt n’est possible. Aucun document n’a été enregistré.", "")
+	case errors.As(err, &v):
+		var msgs []string
+		for _, e := range v {
+			msgs = append(msgs, e.Message)
+		}
+		s.refuse(w, r, http.StatusUnprocessableEntity, "Dépôt refusé", strings.Join(msgs, " "), "Aucun document n’a été enregistré.")
+	default:
+		s.log.Error("deposit", "request_id", RequestID(r.Context()), "err", err)
+		s.renderError(w, r, http.StatusInternalServerError)
+	}
+}
+
+// deposit streams one file into blob storage, then records it. The body
+// is read part by part (kind, then file), never parsed whole: the file goes
+// straight to the blob store with the per-file limit. Whatever fails, the
+// pending blob is aborted and nothing is recorded.
+func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
+	acc, id := AccountFrom(r.Context()), IdentityFrom(r.Context())
+	caseID, ok1 := idVar(r, "case")
+	folderID, ok2 := idVar(r, "folder")
+	if !ok1 || !ok2 {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	// Refuse before reading a byte of the file when we already know.
+	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
+	if err != nil {
+		s.refuseDeposit(w, r, err)
+		return
+	}
+	if c.State != "in_progress" {
+		if c.State == "finished" || c.State == "archived" {
+			s.refuseDeposit(w, r, model.ErrCaseClosed)
+		} else {
+			s.refuseDeposit(w, r, model.ErrStateConflict)
+		}
+		return
+	}
+	can, err := s.deps.Documents.CanDeposit(r.Context(), caseID, folderID, acc.ID)
+	if err != nil {
+		s.refuseDeposit(w, r, err)
+		return
+	}
+	if !can {
+		s.refuseDeposit(w, r, model.ErrForbidden)
+		return
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		s.refuse(w, r, http.StatusBadRequest, "Envoi incorrect", "Le formulaire de dépôt n’a pas été reçu correctement.", "Revenez à la page de l’expertise et recommencez.")
+		return
+	}
+	kind := ""
+	var part *multipart.Part
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			s.uploadFailed(w, r, err)
+			return
+		}
+		if p.FormName() == "kind" {
+			b, err := io.ReadAll(io.LimitReader(p, 100))
+			if err != nil {
+				s.uploadFailed(w, r, err)
+				return
+			}
+			kind = string(b)
+			continue
+		}
+		if p.FormName() == "file" {
+			part = p
+			break
+		}
+	}
+	if !model.ValidDocumentKind(kind) {
+		s.refuseDeposit(w, r, model.ValidationErrors{{Field: "kind", Message: "Choisissez le type de document (avant le fichier dans le formulaire)."}})
+		return
+	}
+	name, err := model.SafeFileName(part.FileName())
+	if err != nil {
+		s.refuseDeposit(w, r, err)
+		return
+	}
+	pending, err := s.deps.Blobs.Put(r.Context(), part, s.maxUpload())
+	if err != nil {
+		s.uploadFailed(w, r, err)
+		return
+	}
+	defer func() { _ = pending.Abort(context.WithoutCancel(r.Context())) }() // no-op once committed
+	ctype := part.Header.Get("Content-Type")
+	if len(ctype) > 200 || !utf8.ValidString(ctype) || strings.ContainsFunc(ctype, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		ctype = ""
+	}
+	d := &model.Document{Kind: kind, FileName: name, ContentType: ctype, Size: pending.Size,
+		SHA256: hex.EncodeToString(pending.SHA256[:]), BlobKey: pending.Key,
+		CertificateIssuer: id.Issuer, CertificateSerial: id.Serial.String()}
+	doc, err := s.deps.Documents.CreateDocument(r.Context(), caseID, folderID, acc.ID, d, func() error { return pending.Commit(r.Context()) })
+	if err != nil {
+		s.refuseDeposit(w, r, err)
+		return
+	}
+	s.log.Info("document deposited", "case", caseID, "document", doc.ID, "size", doc.Size, "by", acc.ID)
+	http.Redirect(w, r, "/affaires/"+strconv.FormatInt(caseID, 10)+"/documents/"+strconv.FormatInt(doc.ID, 10)+"/recepisse", http.StatusSeeOther)
+}
+
+// uploadFailed answers a body that could not be read or stored.
+func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, blobs.ErrTooLarge) || errors.As(err, &mbe):
+		s.refuse(w, r, http.StatusRequestEntityTooLarge, "Fichier trop volumineux",
+			"Le fichier dépasse la taille maximale de "+humanSize(s.maxUpload())+" par fichier. Aucun document n’a été enregistré.",
+			"Réduisez le fichier ou scindez-le en plusieurs documents, puis recommencez.")
+	case errors.Is(err, blobs.ErrStorageFull):
+		s.log.Error("deposit: storage full", "request_id", RequestID(r.Context()), "err", err)
+		s.refuse(w, r, http.StatusInsufficientStorage, "Stockage plein", "Le service ne peut pas enregistrer de fichier pour le moment. Aucun document n’a été enregistré.",
+			"Réessayez plus tard ; si le problème persiste, prévenez l’administrateur de la plateforme.")
+	case errors.Is(err, io.EOF):
+		s.refuse(w, r, http.StatusBadRequest, "Aucun fichier", "Le formulaire ne contenait pas de fichier. Aucun document n’a été enregistré.", "Choisissez un fichier et recommencez.")
+	default:
+		// The client stopped sending or sent a malformed body.
+		s.log.Info("deposit interrupted", "request_id", RequestID(r.Context()), "err", err)
+		s.refuse(w, r, http.StatusBadRequest, "Envoi interrompu", "Le fichier n’a pas été reçu en entier. Aucun document n’a été enregistré.", "Vérifiez votre connexion et recommencez.")
+	}
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " Gio"
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " Mio"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " Kio"
+	}
+	return strconv.FormatInt(n, 10) + " octets"
+}
+
+type receiptPage struct {
+	Lang       string
+	R          *model.Receipt
+	Kind, Role string
+	At, Size   string
+}
+
+// showReceipt shows the receipt of a deposit to anyone who may read the
+// document.
+func (s *Server) showReceipt(w http.ResponseWriter, r *http.Request) {
+	acc := AccountFrom(r.Context())
+	caseID, ok1 := idVar(r, "case")
+	docID, ok2 := idVar(r, "doc")
+	if !ok1 || !ok2 {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	rc, err := s.deps.Documents.Receipt(r.Context(), caseID, docID, acc.ID)
+	if errors.Is(err, model.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		s.log.Error("reading a receipt", "err", err)
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	s.renderPage(w, r, http.StatusOK, "document_receipt", receiptPage{Lang: "fr", R: rc, Kind: kindLabels[rc.Kind],
+		Role: participantRoleLabels[rc.DepositorRole], At: rc.DepositedAt.In(paris).Format("02/01/2006 à 15:04:05 (heure de Paris)"),
+		Size: strconv.FormatInt(rc.Size, 10) + " octets"})
+}
+
+// download records the first opening, then sends the file as an
+// attachment that no browser renders from Sceau's origin: a generic type,
+// nosniff and a sandboxing CSP whatever the declared type.
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	acc := AccountFrom(r.Context())
+	caseID, ok1 := idVar(r, "case")
+	docID, ok2 := idVar(r, "doc")
+	if !ok1 || !ok2 {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	d, err := s.deps.Documents.OpenDocument(r.Context(), caseID, docID, acc.ID)
+	if errors.Is(err, model.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		s.log.Error("opening a document", "err", err)
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	f, _, err := s.deps.Blobs.Open(r.Context(), d.BlobKey)
+	if err != nil {
+		s.log.Error("opening a blob", "document", d.ID, "err", err)
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", contentDisposition(d.FileName))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Cache-Control", "private, no-store")
+	http.ServeContent(w, r, "", d.DepositedAt.Truncate(time.Second), f)
+}
+
+// contentDisposition is an attachment header with an ASCII fallback name
+// and the exact UTF-8 name (RFC 6266, RFC 5987).
+func contentDisposition(name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '%' || r == ';' {
+			return '_'
+		}
+		return r
+	}, name)
+	return `attachment; filename="` + ascii + `"; filename*=UTF-8''` + rfc5987(name)
+}
+
+// rfc5987 percent-encodes everything but attr-char.
+func rfc5987(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteString("%" + strings.ToUpper(hex.EncodeToString([]byte{c})))
+	}
+	return b.String()
+}
+
+// depositURL is the form action, with the CSRF token in the query: the
+// upload is a stream, whose form fields are not parsed before the check.
+func depositURL(caseID, folderID int64, csrf string) string {
+	return "/affaires/" + strconv.FormatInt(caseID, 10) + "/dossiers/" + strconv.FormatInt(folderID, 10) + "/depot?csrf=" + url.QueryEscape(csrf)
+}
