@@ -136,6 +136,8 @@ type casePage struct {
 	State      string
 	Tree       []folderRow
 	Next       []stateChange
+	// Owner shows the contradictoire link and the lock forms.
+	Owner bool
 }
 
 type folderRow struct {
@@ -152,17 +154,28 @@ type documentRow struct {
 	ID                        int64
 	Name, Kind, Depositor, At string
 	Unread, Locked            bool
+	// The lock, as shown to all; CanLock offers the form (owner), with
+	// what was typed and its error after a refusal.
+	LockedAt, LockReason string
+	CanLock              bool
+	LockValue, LockError string
 }
 
 // showCase shows the case and the folders this person may read. Someone
 // outside the case gets the same 404 as for a case that does not exist.
 func (s *Server) showCase(w http.ResponseWriter, r *http.Request) {
-	acc := AccountFrom(r.Context())
 	caseID, err := strconv.ParseInt(mux.Vars(r)["case"], 10, 64)
 	if err != nil {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
+	s.renderCase(w, r, caseID, http.StatusOK, nil)
+}
+
+// renderCase draws the case page with the status given; adjust, if not
+// nil, may change each document row (a form error to show).
+func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64, status int, adjust func(*documentRow)) {
+	acc := AccountFrom(r.Context())
 	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
 	if errors.Is(err, model.ErrNotFound) {
 		s.renderError(w, r, http.StatusNotFound)
@@ -178,13 +191,15 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	p := casePage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Case: c, State: stateLabels[c.State], Next: nextStates(c, acc)}
+	p := casePage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Case: c, State: stateLabels[c.State], Next: nextStates(c, acc),
+		Owner: c.OwnerID == acc.ID && s.deps.Documents != nil}
 	byFolder, names, err := s.caseDocuments(r.Context(), caseID, acc.ID)
 	if err != nil {
 		s.log.Error("listing documents", "err", err)
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
+	mayLock := s.deps.Documents != nil && canLock(c, acc)
 	for i := range folders {
 		f := folderRow{ID: folders[i].ID, Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()}
 		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) {
@@ -193,14 +208,21 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		for _, d := range byFolder[f.ID] {
-			f.Documents = append(f.Documents, documentRow{ID: d.ID, Name: d.FileName, Kind: kindLabels[d.Kind],
+			row := documentRow{ID: d.ID, Name: d.FileName, Kind: kindLabels[d.Kind],
 				Depositor: names[d.DepositorParticipantID], At: d.DepositedAt.In(paris).Format("02/01/2006 15:04"),
-				Unread: d.Unread, Locked: d.Locked()})
+				Unread: d.Unread, Locked: d.Locked(), LockReason: d.LockReason, CanLock: mayLock && !d.Locked()}
+			if d.LockedAt != nil {
+				row.LockedAt = d.LockedAt.In(paris).Format("02/01/2006 à 15:04")
+			}
+			if adjust != nil {
+				adjust(&row)
+			}
+			f.Documents = append(f.Documents, row)
 		}
 		p.Tree = append(p.Tree, f)
 	}
 	p.Kinds = kindOptions()
-	s.renderPage(w, r, http.StatusOK, "case", p)
+	s.renderPage(w, r, status, "case", p)
 }
 
 // caseDocuments lists the documents this person may read, by folder, and

@@ -28,6 +28,9 @@ type Documents interface {
 	DocumentsReadable(ctx context.Context, caseID, accountID int64) ([]ListedDocument, error)
 	OpenDocument(ctx context.Context, caseID, docID, accountID int64) (*model.Document, error)
 	Receipt(ctx context.Context, caseID, docID, accountID int64) (*model.Receipt, error)
+	LockDocument(ctx context.Context, caseID, docID, actor int64, reason string) (*model.Document, error)
+	Contradictoire(ctx context.Context, caseID, actor int64) ([]ContradictoireEntry, error)
+	RemindUnopened(ctx context.Context, caseID, docID, actor int64, render Reminder) (int, error)
 }
 
 // ListedDocument is a document as listed to a participant: Unread until

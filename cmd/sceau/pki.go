@@ -258,3 +258,33 @@ func (l lazyAccounts) OpenDocument(ctx context.Context, caseID, docID, accountID
 func (l lazyAccounts) Receipt(ctx context.Context, caseID, docID, accountID int64) (*model.Receipt, error) {
 	return with(l, func(s *store.Store) (*model.Receipt, error) { return s.Receipt(ctx, caseID, docID, accountID) })
 }
+
+func (l lazyAccounts) LockDocument(ctx context.Context, caseID, docID, actor int64, reason string) (*model.Document, error) {
+	return with(l, func(s *store.Store) (*model.Document, error) {
+		return s.LockDocument(ctx, caseID, docID, actor, reason)
+	})
+}
+
+func (l lazyAccounts) Contradictoire(ctx context.Context, caseID, actor int64) ([]portal.ContradictoireEntry, error) {
+	return with(l, func(s *store.Store) ([]portal.ContradictoireEntry, error) {
+		entries, err := s.Contradictoire(ctx, caseID, actor)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]portal.ContradictoireEntry, len(entries))
+		for i, e := range entries {
+			out[i].Document = e.Document
+			for _, r := range e.Readers {
+				out[i].Readers = append(out[i].Readers, portal.DocumentReader{ParticipantID: r.Participant.ID,
+					AccountID: r.Participant.AccountID, Role: r.Participant.Role, FirstOpenedAt: r.FirstOpenedAt})
+			}
+		}
+		return out, nil
+	})
+}
+
+func (l lazyAccounts) RemindUnopened(ctx context.Context, caseID, docID, actor int64, render portal.Reminder) (int, error) {
+	return with(l, func(s *store.Store) (int, error) {
+		return s.RemindUnopened(ctx, caseID, docID, actor, store.Reminder(render))
+	})
+}

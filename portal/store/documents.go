@@ -302,10 +302,24 @@ type ContradictoireEntry struct {
 func (s *Store) Contradictoire(ctx context.Context, caseID, actor int64) ([]ContradictoireEntry, error) {
 	var out []ContradictoireEntry
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.ownedCase(tx, caseID, actor)
-		if err != nil {
-			return err
-		}
+		var err error
+		_, out, err = s.contradictoire(tx, caseID, actor)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// contradictoire computes the view inside tx, the owner check first.
+func (s *Store) contradictoire(tx *gorm.DB, caseID, actor int64) (*model.Case, []ContradictoireEntry, error) {
+	var out []ContradictoireEntry
+	c, err := s.ownedCase(tx, caseID, actor)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = func() error {
 		st := rights.CaseState(c.State)
 		var docs []model.Document
 		if err := tx.Where("case_id = ?", caseID).Order("folder_id, deposited_at, id").Find(&docs).Error; err != nil {
@@ -371,11 +385,72 @@ func (s *Store) Contradictoire(ctx context.Context, caseID, actor int64) ([]Cont
 			}
 		}
 		return nil
+	}()
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, out, nil
+}
+
+// Reminder renders the reminder mails about a document to the
+// participants who have not opened it yet.
+type Reminder func(c *model.Case, d *model.Document, to []model.Recipient) ([]*model.OutboxMessage, error)
+
+// RemindUnopened queues, in one transaction, a reminder about a document
+// of the case to every active participant who may read it and has not
+// opened it yet (the expert excepted), through the outbox; it returns how
+// many were queued. Only the active owner (ErrForbidden for another
+// participant, ErrNotFound for anyone else or a document of another
+// case). Participants without an address are skipped.
+func (s *Store) RemindUnopened(ctx context.Context, caseID, docID, actor int64, render Reminder) (int, error) {
+	if render == nil {
+		return 0, errors.New("store: RemindUnopened needs a renderer")
+	}
+	n := 0
+	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		c, entries, err := s.contradictoire(tx, caseID, actor)
+		if err != nil {
+			return err
+		}
+		var entry *ContradictoireEntry
+		for i := range entries {
+			if entries[i].Document.ID == docID {
+				entry = &entries[i]
+			}
+		}
+		if entry == nil {
+			return ErrNotFound
+		}
+		var ids []int64
+		for _, r := range entry.Readers {
+			if r.FirstOpenedAt == nil && (r.Participant.AccountID == nil || *r.Participant.AccountID != actor) {
+				ids = append(ids, r.Participant.ID)
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		var to []model.Recipient
+		if err := tx.Raw(`SELECT COALESCE(a.display_name, p.display_name) AS name, COALESCE(a.email, p.email) AS email
+			FROM participants p LEFT JOIN accounts a ON a.id = p.account_id
+			WHERE p.case_id = ? AND p.active = ? AND p.id IN ? AND COALESCE(a.email, p.email) <> ''
+			ORDER BY p.id`, caseID, true, ids).Scan(&to).Error; err != nil {
+			return err
+		}
+		if len(to) == 0 {
+			return nil
+		}
+		msgs, err := render(c, &entry.Document, to)
+		if err != nil {
+			return err
+		}
+		n = len(msgs)
+		return enqueueMail(tx, msgs...)
 	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return out, nil
+	return n, nil
 }
 
 // Receipt returns what the receipt of a deposit shows, to any participant
