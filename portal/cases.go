@@ -154,6 +154,7 @@ type documentRow struct {
 	ID                        int64
 	Name, Kind, Depositor, At string
 	Unread, Locked            bool
+	PDFA, HasCopy             bool // the file claims PDF/A; a courtesy copy is attached
 	// The lock, as shown to all; CanLock offers the form (owner), with
 	// what was typed and its error after a refusal.
 	LockedAt, LockReason string
@@ -210,7 +211,8 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64
 		for _, d := range byFolder[f.ID] {
 			row := documentRow{ID: d.ID, Name: d.FileName, Kind: kindLabels[d.Kind],
 				Depositor: names[d.DepositorParticipantID], At: d.DepositedAt.In(paris).Format("02/01/2006 15:04"),
-				Unread: d.Unread, Locked: d.Locked(), LockReason: d.LockReason, CanLock: mayLock && !d.Locked()}
+				Unread: d.Unread, Locked: d.Locked(), LockReason: d.LockReason, CanLock: mayLock && !d.Locked(),
+				PDFA: d.PDFA, HasCopy: d.HasCopy()}
 			if d.LockedAt != nil {
 				row.LockedAt = d.LockedAt.In(paris).Format("02/01/2006 à 15:04")
 			}

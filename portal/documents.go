@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -108,26 +107,30 @@ func (s *Server) refuseDeposit(w http.ResponseWriter, r *http.Request, err error
 		s.refuse(w, r, http.StatusForbidden, "Dépôt refusé", "Vous ne pouvez pas déposer de document dans ce dossier.",
 			"Si vous pensez que c’est une erreur, contactez l’expert qui conduit l’expertise.")
 	case errors.Is(err, model.ErrStateConflict):
-		s.refuse(w, r, http.StatusConflict, "Dépôts suspendus", "L’expertise n’est pas en cours : les dépôts sont suspendus. Aucun document n’a été enregistré.",
+		s.refuse(w, r, http.StatusConflict, "Dépôts suspendus", "L’expertise n’est pas en cours : les dépôts sont suspendus. "+notStored(r),
 			"Recommencez lorsque l’expert aura repris l’expertise.")
 	case errors.Is(err, model.ErrCaseClosed):
-		s.refuse(w, r, http.StatusConflict, "Expertise close", "L’expertise est terminée : plus aucun dépôt n’est possible. Aucun document n’a été enregistré.", "")
+		s.refuse(w, r, http.StatusConflict, "Expertise close", "L’expertise est terminée : plus aucun dépôt n’est possible. "+notStored(r), "")
 	case errors.As(err, &v):
 		var msgs []string
 		for _, e := range v {
 			msgs = append(msgs, e.Message)
 		}
-		s.refuse(w, r, http.StatusUnprocessableEntity, "Dépôt refusé", strings.Join(msgs, " "), "Aucun document n’a été enregistré.")
+		s.refuse(w, r, http.StatusUnprocessableEntity, "Dépôt refusé", strings.Join(msgs, " "), notStored(r))
 	default:
 		s.log.Error("deposit", "request_id", RequestID(r.Context()), "err", err)
 		s.renderError(w, r, http.StatusInternalServerError)
 	}
 }
 
-// deposit streams one file into blob storage, then records it. The body
-// is read part by part (kind, then file), never parsed whole: the file goes
-// straight to the blob store with the per-file limit. Whatever fails, the
-// pending blob is aborted and nothing is recorded.
+// deposit streams one or several files into blob storage, each recorded
+// in its own transaction. The body is read part by part (kind, then each
+// file, each optionally followed by its courtesy copy "copie"), never
+// parsed whole: every file goes straight to the blob store with the
+// per-file limit, PDF/A being detected from its bytes on the way. Whatever
+// fails, the pending blobs of the file being read are aborted and nothing
+// more is recorded; files already recorded stay, and the refusal names
+// them.
 func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 	acc, id := AccountFrom(r.Context()), IdentityFrom(r.Context())
 	caseID, ok1 := idVar(r, "case")
@@ -164,57 +167,161 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, "Envoi incorrect", "Le formulaire de dépôt n’a pas été reçu correctement.", "Revenez à la page de l’expertise et recommencez.")
 		return
 	}
-	kind := ""
-	var part *multipart.Part
+	var pendings []*blobs.Pending
+	defer func() { // no-op for the committed ones
+		for _, p := range pendings {
+			_ = p.Abort(context.WithoutCancel(r.Context()))
+		}
+	}()
+	var (
+		kind   string
+		cur    *model.Document // the last file read, waiting for its copy
+		commit []*blobs.Pending
+		stored []*model.Document
+		parts  int
+	)
+	// flush records cur in its own transaction; earlier files stay.
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		toCommit := commit
+		doc, err := s.deps.Documents.CreateDocument(r.Context(), caseID, folderID, acc.ID, cur, func() error {
+			for _, p := range toCommit {
+				if err := p.Commit(r.Context()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		s.log.Info("document deposited", "case", caseID, "document", doc.ID, "size", doc.Size, "by", acc.ID)
+		stored = append(stored, doc)
+		cur, commit = nil, nil
+		return nil
+	}
+	// fail answers err, naming the files already stored, if any.
+	fail := func(err error, upload bool) {
+		if len(stored) > 0 {
+			var names []string
+			for _, d := range stored {
+				names = append(names, "« "+d.FileName+" »")
+			}
+			r = r.WithContext(context.WithValue(r.Context(), storedKey{}, strings.Join(names, ", ")))
+		}
+		if upload {
+			s.uploadFailed(w, r, err)
+		} else {
+			s.refuseDeposit(w, r, err)
+		}
+	}
 	for {
 		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
-			s.uploadFailed(w, r, err)
+			fail(err, true)
 			return
 		}
-		if p.FormName() == "kind" {
+		if parts++; parts > maxDepositParts {
+			fail(model.ValidationErrors{{Field: "file", Message: "Un dépôt compte au plus " + strconv.Itoa(maxDepositFiles) + " fichiers."}}, false)
+			return
+		}
+		switch p.FormName() {
+		case "kind":
 			b, err := io.ReadAll(io.LimitReader(p, 100))
 			if err != nil {
-				s.uploadFailed(w, r, err)
+				fail(err, true)
 				return
 			}
 			kind = string(b)
-			continue
+		case "file", "copie":
+			if p.FileName() == "" { // an empty file input
+				continue
+			}
+			isCopy := p.FormName() == "copie"
+			if isCopy && (cur == nil || cur.CopyBlobKey != nil) {
+				fail(model.ValidationErrors{{Field: "copie", Message: "Une copie de courtoisie accompagne un fichier : envoyez-la juste après lui."}}, false)
+				return
+			}
+			if !isCopy {
+				if err := flush(); err != nil {
+					fail(err, false)
+					return
+				}
+				if !model.ValidDocumentKind(kind) {
+					fail(model.ValidationErrors{{Field: "kind", Message: "Choisissez le type de document (avant le fichier dans le formulaire)."}}, false)
+					return
+				}
+			}
+			name, err := model.SafeFileName(p.FileName())
+			if err != nil {
+				fail(err, false)
+				return
+			}
+			var scan pdfaScanner
+			pending, err := s.deps.Blobs.Put(r.Context(), io.TeeReader(p, &scan), s.maxUpload())
+			if err != nil {
+				fail(err, true)
+				return
+			}
+			pendings = append(pendings, pending)
+			commit = append(commit, pending)
+			if isCopy {
+				key := pending.Key
+				cur.CopyBlobKey, cur.CopyFileName, cur.CopySize, cur.CopySHA256 = &key, name, pending.Size, hex.EncodeToString(pending.SHA256[:])
+				continue
+			}
+			ctype := p.Header.Get("Content-Type")
+			if len(ctype) > 200 || !utf8.ValidString(ctype) || strings.ContainsFunc(ctype, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				ctype = ""
+			}
+			cur = &model.Document{Kind: kind, FileName: name, ContentType: ctype, Size: pending.Size,
+				SHA256: hex.EncodeToString(pending.SHA256[:]), BlobKey: pending.Key, PDFA: scan.PDFA(),
+				CertificateIssuer: id.Issuer, CertificateSerial: id.Serial.String()}
 		}
-		if p.FormName() == "file" {
-			part = p
-			break
+	}
+	if err := flush(); err != nil {
+		fail(err, false)
+		return
+	}
+	if len(stored) == 0 {
+		s.uploadFailed(w, r, io.EOF)
+		return
+	}
+	last := stored[len(stored)-1]
+	to := "/affaires/" + strconv.FormatInt(caseID, 10) + "/documents/" + strconv.FormatInt(last.ID, 10) + "/recepisse"
+	if len(stored) > 1 {
+		var ids []string
+		for _, d := range stored[:len(stored)-1] {
+			ids = append(ids, strconv.FormatInt(d.ID, 10))
 		}
+		to += "?avec=" + strings.Join(ids, ",")
 	}
-	if !model.ValidDocumentKind(kind) {
-		s.refuseDeposit(w, r, model.ValidationErrors{{Field: "kind", Message: "Choisissez le type de document (avant le fichier dans le formulaire)."}})
-		return
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// maxDepositFiles bounds the files of one deposit; each may bring its
+// courtesy copy, and the kind is one more part.
+const (
+	maxDepositFiles = 20
+	maxDepositParts = 2*maxDepositFiles + 4
+)
+
+// storedKey carries, into a refusal, the files of the same deposit that
+// were stored before it failed.
+type storedKey struct{}
+
+// notStored tells what a failed deposit left: nothing, or the files
+// recorded before the failure.
+func notStored(r *http.Request) string {
+	if names, ok := r.Context().Value(storedKey{}).(string); ok {
+		return "Ce fichier n’a pas été enregistré, ni les suivants ; les fichiers précédents du même dépôt l’ont été : " + names + "."
 	}
-	name, err := model.SafeFileName(part.FileName())
-	if err != nil {
-		s.refuseDeposit(w, r, err)
-		return
-	}
-	pending, err := s.deps.Blobs.Put(r.Context(), part, s.maxUpload())
-	if err != nil {
-		s.uploadFailed(w, r, err)
-		return
-	}
-	defer func() { _ = pending.Abort(context.WithoutCancel(r.Context())) }() // no-op once committed
-	ctype := part.Header.Get("Content-Type")
-	if len(ctype) > 200 || !utf8.ValidString(ctype) || strings.ContainsFunc(ctype, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		ctype = ""
-	}
-	d := &model.Document{Kind: kind, FileName: name, ContentType: ctype, Size: pending.Size,
-		SHA256: hex.EncodeToString(pending.SHA256[:]), BlobKey: pending.Key,
-		CertificateIssuer: id.Issuer, CertificateSerial: id.Serial.String()}
-	doc, err := s.deps.Documents.CreateDocument(r.Context(), caseID, folderID, acc.ID, d, func() error { return pending.Commit(r.Context()) })
-	if err != nil {
-		s.refuseDeposit(w, r, err)
-		return
-	}
-	s.log.Info("document deposited", "case", caseID, "document", doc.ID, "size", doc.Size, "by", acc.ID)
-	http.Redirect(w, r, "/affaires/"+strconv.FormatInt(caseID, 10)+"/documents/"+strconv.FormatInt(doc.ID, 10)+"/recepisse", http.StatusSeeOther)
+	return "Aucun document n’a été enregistré."
 }
 
 // uploadFailed answers a body that could not be read or stored.
@@ -223,18 +330,18 @@ func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.Is(err, blobs.ErrTooLarge) || errors.As(err, &mbe):
 		s.refuse(w, r, http.StatusRequestEntityTooLarge, "Fichier trop volumineux",
-			"Le fichier dépasse la taille maximale de "+humanSize(s.maxUpload())+" par fichier. Aucun document n’a été enregistré.",
+			"Le fichier dépasse la taille maximale de "+humanSize(s.maxUpload())+" par fichier. "+notStored(r),
 			"Réduisez le fichier ou scindez-le en plusieurs documents, puis recommencez.")
 	case errors.Is(err, blobs.ErrStorageFull):
 		s.log.Error("deposit: storage full", "request_id", RequestID(r.Context()), "err", err)
-		s.refuse(w, r, http.StatusInsufficientStorage, "Stockage plein", "Le service ne peut pas enregistrer de fichier pour le moment. Aucun document n’a été enregistré.",
+		s.refuse(w, r, http.StatusInsufficientStorage, "Stockage plein", "Le service ne peut pas enregistrer de fichier pour le moment. "+notStored(r),
 			"Réessayez plus tard ; si le problème persiste, prévenez l’administrateur de la plateforme.")
 	case errors.Is(err, io.EOF):
-		s.refuse(w, r, http.StatusBadRequest, "Aucun fichier", "Le formulaire ne contenait pas de fichier. Aucun document n’a été enregistré.", "Choisissez un fichier et recommencez.")
+		s.refuse(w, r, http.StatusBadRequest, "Aucun fichier", "Le formulaire ne contenait pas de fichier. "+notStored(r), "Choisissez un fichier et recommencez.")
 	default:
 		// The client stopped sending or sent a malformed body.
 		s.log.Info("deposit interrupted", "request_id", RequestID(r.Context()), "err", err)
-		s.refuse(w, r, http.StatusBadRequest, "Envoi interrompu", "Le fichier n’a pas été reçu en entier. Aucun document n’a été enregistré.", "Vérifiez votre connexion et recommencez.")
+		s.refuse(w, r, http.StatusBadRequest, "Envoi interrompu", "Le fichier n’a pas été reçu en entier. "+notStored(r), "Vérifiez votre connexion et recommencez.")
 	}
 }
 
@@ -253,8 +360,16 @@ func humanSize(n int64) string {
 type receiptPage struct {
 	Lang       string
 	R          *model.Receipt
+	Others     []otherReceipt // the other files of the same deposit
 	Kind, Role string
 	At, Size   string
+}
+
+// otherReceipt is another file of the same deposit, on a receipt.
+type otherReceipt struct {
+	ID                     int64
+	FileName, Size, SHA256 string
+	PDFA                   bool
 }
 
 // showReceipt shows the receipt of a deposit to anyone who may read the
@@ -277,7 +392,19 @@ func (s *Server) showReceipt(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	s.renderPage(w, r, http.StatusOK, "document_receipt", receiptPage{Lang: "fr", R: rc, Kind: kindLabels[rc.Kind],
+	// ?avec= lists the other files of a deposit of several; each is shown
+	// only if this person may read it.
+	var others []otherReceipt
+	for i, v := range strings.Split(r.URL.Query().Get("avec"), ",") {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || i >= maxDepositFiles || id == docID {
+			continue
+		}
+		if o, err := s.deps.Documents.Receipt(r.Context(), caseID, id, acc.ID); err == nil {
+			others = append(others, otherReceipt{ID: o.DocumentID, FileName: o.FileName, Size: strconv.FormatInt(o.Size, 10) + " octets", SHA256: o.SHA256, PDFA: o.PDFA})
+		}
+	}
+	s.renderPage(w, r, http.StatusOK, "document_receipt", receiptPage{Lang: "fr", R: rc, Others: others, Kind: kindLabels[rc.Kind],
 		Role: participantRoleLabels[rc.DepositorRole], At: rc.DepositedAt.In(paris).Format("02/01/2006 à 15:04:05 (heure de Paris)"),
 		Size: strconv.FormatInt(rc.Size, 10) + " octets"})
 }
@@ -285,7 +412,13 @@ func (s *Server) showReceipt(w http.ResponseWriter, r *http.Request) {
 // download records the first opening, then sends the file as an
 // attachment that no browser renders from Sceau's origin: a generic type,
 // nosniff and a sandboxing CSP whatever the declared type.
-func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+func (s *Server) download(w http.ResponseWriter, r *http.Request) { s.sendDocument(w, r, false) }
+
+// downloadCopy sends the courtesy copy of a document, with the same
+// headers; a document without one is a 404.
+func (s *Server) downloadCopy(w http.ResponseWriter, r *http.Request) { s.sendDocument(w, r, true) }
+
+func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, courtesyCopy bool) {
 	acc := AccountFrom(r.Context())
 	caseID, ok1 := idVar(r, "case")
 	docID, ok2 := idVar(r, "doc")
@@ -303,16 +436,24 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	f, _, err := s.deps.Blobs.Open(r.Context(), d.BlobKey)
+	key, name := d.BlobKey, d.FileName
+	if courtesyCopy {
+		if !d.HasCopy() {
+			s.renderError(w, r, http.StatusNotFound)
+			return
+		}
+		key, name = *d.CopyBlobKey, d.CopyFileName
+	}
+	f, _, err := s.deps.Blobs.Open(r.Context(), key)
 	if err != nil {
-		s.log.Error("opening a blob", "document", d.ID, "err", err)
+		s.log.Error("opening a blob", "document", d.ID, "copy", courtesyCopy, "err", err)
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
 	defer f.Close()
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", contentDisposition(d.FileName))
+	h.Set("Content-Disposition", contentDisposition(name))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-store")

@@ -68,7 +68,7 @@ func (s *Server) publicHandler(fixed Side) http.Handler {
 		}
 		limit := s.maxBody()
 		if isDeposit(r) {
-			limit = s.maxUpload() + uploadOverhead // one file, plus the multipart framing and the kind
+			limit = maxDepositParts * (s.maxUpload() + uploadOverhead) // each file and copy is limited on its own while streamed
 		}
 		if r.ContentLength > limit {
 			s.renderError(rec, r, http.StatusRequestEntityTooLarge)

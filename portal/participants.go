@@ -20,6 +20,8 @@ type CaseMembers interface {
 	AddParty(ctx context.Context, caseID, actor int64, p *model.Party) (*model.Party, error)
 	AddParticipant(ctx context.Context, caseID, actor int64, p *model.Participant) (*model.Participant, error)
 	AccountByEmail(ctx context.Context, email string) (*model.Account, error)
+	SetParticipantActive(ctx context.Context, caseID, actor, participantID int64, active bool) error
+	AddFolder(ctx context.Context, caseID, actor int64, f *model.Folder) (*model.Folder, error)
 }
 
 var modeLabels = map[string]string{
@@ -52,8 +54,9 @@ type partyRow struct {
 }
 
 type personRow struct {
+	ID                         int64
 	Name, Email, Role, Parties string
-	Active, Supervising        bool
+	Active, Supervising, Owner bool
 }
 
 type option struct{ Value, Label string }
@@ -92,7 +95,9 @@ func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, stat
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
-	notices := map[string]string{"partie": "La partie a été ajoutée, avec ses dossiers Dires et Pièces.", "participant": "Le participant a été ajouté."}
+	notices := map[string]string{"partie": "La partie a été ajoutée, avec ses dossiers Dires et Pièces.", "participant": "Le participant a été ajouté.",
+		"desactive": "Le participant a été désactivé : il n’a plus accès à l’expertise.", "active": "Le participant a été réactivé.",
+		"dossier": "Le dossier a été ajouté."}
 	p := participantsPage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Notice: notices[notice], Case: c,
 		Owner: c.OwnerID == acc.ID, NoClerk: true, Errors: errs, Form: form}
 	names := map[int64]string{}
@@ -113,7 +118,7 @@ func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, stat
 		if pt.Role == string(rights.RoleClerk) && pt.Active {
 			p.NoClerk = false
 		}
-		p.People = append(p.People, personRow{Name: pt.DisplayName, Email: pt.Email, Role: participantRoleLabels[pt.Role],
+		p.People = append(p.People, personRow{ID: pt.ID, Owner: pt.AccountID != nil && *pt.AccountID == c.OwnerID, Name: pt.DisplayName, Email: pt.Email, Role: participantRoleLabels[pt.Role],
 			Parties: strings.Join(ps, ", "), Active: pt.Active, Supervising: pt.Supervising})
 	}
 	for _, m := range rights.DepositModes() {

@@ -49,10 +49,13 @@ func (s *Server) routes() *mux.Router {
 				member.HandleFunc("/affaires/{case:[0-9]+}/participants", s.showParticipants).Methods(http.MethodGet, http.MethodHead)
 				member.HandleFunc("/affaires/{case:[0-9]+}/participants", s.addParticipant).Methods(http.MethodPost)
 				member.HandleFunc("/affaires/{case:[0-9]+}/parties", s.addParty).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}/participants/{id:[0-9]+}/actif", s.setParticipantActive).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}/dossiers", s.addFolder).Methods(http.MethodPost)
 			}
 			if s.deps.Cases != nil && s.deps.Documents != nil && s.deps.Blobs != nil {
 				member.HandleFunc("/affaires/{case:[0-9]+}/dossiers/{folder:[0-9]+}/depot", s.deposit).Methods(http.MethodPost)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}", s.download).Methods(http.MethodGet)
+				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/copie", s.downloadCopy).Methods(http.MethodGet)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/recepisse", s.showReceipt).Methods(http.MethodGet, http.MethodHead)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents.zip", s.downloadZip).Methods(http.MethodGet)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/verrouiller", s.lockDocument).Methods(http.MethodPost)

@@ -223,6 +223,14 @@ func (l lazyAccounts) AddParticipant(ctx context.Context, caseID, actor int64, p
 	return with(l, func(s *store.Store) (*model.Participant, error) { return s.AddParticipant(ctx, caseID, actor, p) })
 }
 
+func (l lazyAccounts) SetParticipantActive(ctx context.Context, caseID, actor, participantID int64, active bool) error {
+	return do(l, func(s *store.Store) error { return s.SetParticipantActive(ctx, caseID, actor, participantID, active) })
+}
+
+func (l lazyAccounts) AddFolder(ctx context.Context, caseID, actor int64, f *model.Folder) (*model.Folder, error) {
+	return with(l, func(s *store.Store) (*model.Folder, error) { return s.AddFolder(ctx, caseID, actor, f) })
+}
+
 func (l lazyAccounts) AccountByEmail(ctx context.Context, email string) (*model.Account, error) {
 	return with(l, func(s *store.Store) (*model.Account, error) { return s.AccountByEmail(ctx, email) })
 }
