@@ -23,6 +23,7 @@ type Cases interface {
 	Case(ctx context.Context, caseID, accountID int64) (*model.Case, error)
 	FoldersReadable(ctx context.Context, caseID, accountID int64) ([]model.Folder, error)
 	TransitionCaseAndNotify(ctx context.Context, caseID, actor int64, from, to rights.CaseState, notify model.Notifier) (*model.Case, error)
+	UpdateCaseDetails(ctx context.Context, caseID, actor int64, name string, consignation *time.Time) (*model.Case, error)
 }
 
 var stateLabels = map[string]string{

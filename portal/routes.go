@@ -44,6 +44,8 @@ func (s *Server) routes() *mux.Router {
 				member.HandleFunc("/affaires", s.createCase).Methods(http.MethodPost)
 				member.HandleFunc("/affaires/{case:[0-9]+}", s.showCase).Methods(http.MethodGet, http.MethodHead)
 				member.HandleFunc("/affaires/{case:[0-9]+}/etat", s.changeState).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}/modifier", s.editCase).Methods(http.MethodGet, http.MethodHead)
+				member.HandleFunc("/affaires/{case:[0-9]+}/modifier", s.saveCase).Methods(http.MethodPost)
 			}
 			if s.deps.Cases != nil && s.deps.Members != nil {
 				member.HandleFunc("/affaires/{case:[0-9]+}/participants", s.showParticipants).Methods(http.MethodGet, http.MethodHead)

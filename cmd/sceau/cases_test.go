@@ -92,11 +92,24 @@ func TestExpertCreatesACase(t *testing.T) {
 			}
 			return n == 1, fmt.Sprint(len(entries), " mails")
 		})
+		// The owner renames the case and records the consignation date.
+		editURL := r.url("portal", "/affaires/"+m[1]+"/modifier")
+		if code, body := postForm(t, pierre, editURL, url.Values{"csrf": {csrf}, "name": {"Tilleuls — toiture"}, "consignation_date": {"2026-13-01"}}); code != 422 ||
+			!strings.Contains(body, "Date invalide") {
+			t.Errorf("bad consignation date: %d", code)
+		}
+		code, body = postForm(t, pierre, editURL, url.Values{"csrf": {csrf}, "name": {"Tilleuls — toiture"}, "consignation_date": {"2026-11-02"}})
+		if code != 200 || !strings.Contains(body, "Tilleuls — toiture") || !strings.Contains(body, "le 02/11/2026") {
+			t.Errorf("after editing: %d", code)
+		}
 		anne := registerExpert(t, r, dir, "experte-anne-moreau", "Anne Moreau", "anne.moreau@experts.test")
 		_, anneForm := getBody(t, anne, r.url("portal", "/affaires/nouvelle"))
 		anneMove := url.Values{"csrf": {csrfRe.FindStringSubmatch(anneForm)[1]}, "from": {"in_progress"}, "to": {"paused"}, "confirm": {"1"}}
 		if code, _ := postForm(t, anne, stateURL, anneMove); code != 404 {
 			t.Errorf("another expert changing the state: %d", code)
+		}
+		if code, _ := postForm(t, anne, editURL, url.Values{"csrf": {anneMove.Get("csrf")}, "name": {"x"}}); code != 404 {
+			t.Errorf("another expert renaming the case: %d", code)
 		}
 		if code, body := getBody(t, anne, r.url("portal", "/affaires/"+m[1])); code != 404 || strings.Contains(body, "Tilleuls") {
 			t.Errorf("another expert opening the case: %d", code)

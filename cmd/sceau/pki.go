@@ -296,3 +296,9 @@ func (l lazyAccounts) RemindUnopened(ctx context.Context, caseID, docID, actor i
 		return s.RemindUnopened(ctx, caseID, docID, actor, store.Reminder(render))
 	})
 }
+
+func (l lazyAccounts) UpdateCaseDetails(ctx context.Context, caseID, actor int64, name string, consignation *time.Time) (*model.Case, error) {
+	return with(l, func(s *store.Store) (*model.Case, error) {
+		return s.UpdateCaseDetails(ctx, caseID, actor, name, consignation)
+	})
+}

@@ -691,3 +691,34 @@ func activeRecipients(tx *gorm.DB, caseID int64) ([]model.Recipient, error) {
 		ORDER BY p.id`, caseID, true).Scan(&out).Error
 	return out, err
 }
+
+// UpdateCaseDetails lets the owner rename the case (an empty name goes
+// back to the derived one) and record the consignation date, while the
+// case is not finished.
+func (s *Store) UpdateCaseDetails(ctx context.Context, caseID, actor int64, name string, consignation *time.Time) (*model.Case, error) {
+	var out *model.Case
+	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		c, err := s.ownedCase(tx, caseID, actor)
+		if err != nil {
+			return err
+		}
+		if err := open(c); err != nil {
+			return err
+		}
+		c.Name, c.ConsignationDate = strings.TrimSpace(name), consignation
+		if c.Name == "" {
+			c.Name = c.DefaultName()
+		}
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		c.UpdatedAt = time.Now().UTC()
+		if err := tx.Model(&model.Case{}).Where("id = ?", c.ID).
+			Updates(map[string]any{"name": c.Name, "consignation_date": c.ConsignationDate, "updated_at": c.UpdatedAt}).Error; err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
