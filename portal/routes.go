@@ -59,6 +59,7 @@ func (s *Server) routes() *mux.Router {
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}", s.download).Methods(http.MethodGet)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/copie", s.downloadCopy).Methods(http.MethodGet)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/recepisse", s.showReceipt).Methods(http.MethodGet, http.MethodHead)
+				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/recepisse.txt", s.downloadReceipt).Methods(http.MethodGet)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents.zip", s.downloadZip).Methods(http.MethodGet)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/verrouiller", s.lockDocument).Methods(http.MethodPost)
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/relancer", s.remind).Methods(http.MethodPost)

@@ -143,6 +143,11 @@ func TestDepositAndDownload(t *testing.T) {
 			t.Errorf("receipt shows the raw name or content")
 		}
 		docURL := strings.TrimSuffix(at.Path, "/recepisse")
+		// The receipt also downloads as a text file to keep.
+		if code, txt := getBody(t, pierre, r.url("portal", docURL+"/recepisse.txt")); code != 200 ||
+			!strings.Contains(txt, "RÉCÉPISSÉ DE DÉPÔT") || !strings.Contains(txt, hex.EncodeToString(sum[:])) {
+			t.Errorf("receipt file: %d\n%s", code, txt)
+		}
 
 		_, body = getBody(t, pierre, casePage)
 		if !strings.Contains(body, "évaluation &lt;script&gt;.html") || !strings.Contains(body, `class="badge new">nouveau`) {
