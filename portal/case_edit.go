@@ -19,7 +19,7 @@ type caseEditPage struct {
 // editCase shows the owner the name and consignation date form.
 func (s *Server) editCase(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, _ := caseIDOf(r)
+	caseID, _ := idVar(r, "case")
 	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
 	if err != nil {
 		s.renderError(w, r, http.StatusNotFound)
@@ -40,7 +40,7 @@ func (s *Server) editCase(w http.ResponseWriter, r *http.Request) {
 // consignation date; errors come back next to the fields.
 func (s *Server) saveCase(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, _ := caseIDOf(r)
+	caseID, _ := idVar(r, "case")
 	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
 	if err != nil {
 		s.renderError(w, r, http.StatusNotFound)

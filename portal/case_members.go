@@ -18,7 +18,7 @@ import (
 // deactivate themself.
 func (s *Server) setParticipantActive(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, _ := caseIDOf(r)
+	caseID, _ := idVar(r, "case")
 	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
 	if err != nil {
 		s.renderError(w, r, http.StatusNotFound)
@@ -61,7 +61,7 @@ func (s *Server) setParticipantActive(w http.ResponseWriter, r *http.Request) {
 // addFolder adds a sub-folder of the expert or a confidential folder.
 func (s *Server) addFolder(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, _ := caseIDOf(r)
+	caseID, _ := idVar(r, "case")
 	form := map[string]string{"folder_name": strings.TrimSpace(r.PostFormValue("folder_name")), "folder_kind": r.PostFormValue("folder_kind")}
 	f := &model.Folder{Name: form["folder_name"], Kind: string(rights.KindExpertSubfolder)}
 	if form["folder_kind"] == string(rights.KindConfidential) {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"sceau.fr/sceau/portal/mail"
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/rights"
@@ -166,8 +164,8 @@ type documentRow struct {
 // showCase shows the case and the folders this person may read. Someone
 // outside the case gets the same 404 as for a case that does not exist.
 func (s *Server) showCase(w http.ResponseWriter, r *http.Request) {
-	caseID, err := strconv.ParseInt(mux.Vars(r)["case"], 10, 64)
-	if err != nil {
+	caseID, ok := idVar(r, "case")
+	if !ok {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
@@ -285,8 +283,8 @@ type transitionPage struct {
 // is done and the expert is told.
 func (s *Server) changeState(w http.ResponseWriter, r *http.Request) {
 	acc, id := AccountFrom(r.Context()), IdentityFrom(r.Context())
-	caseID, err := strconv.ParseInt(mux.Vars(r)["case"], 10, 64)
-	if err != nil {
+	caseID, ok := idVar(r, "case")
+	if !ok {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}

@@ -94,6 +94,18 @@ func idVar(r *http.Request, name string) (int64, bool) {
 	return id, err == nil
 }
 
+// caseAndDoc reads the case and document ids of the route, answering 404
+// itself when one is malformed.
+func (s *Server) caseAndDoc(w http.ResponseWriter, r *http.Request) (caseID, docID int64, ok bool) {
+	caseID, ok1 := idVar(r, "case")
+	docID, ok2 := idVar(r, "doc")
+	if !ok1 || !ok2 {
+		s.renderError(w, r, http.StatusNotFound)
+		return 0, 0, false
+	}
+	return caseID, docID, true
+}
+
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, title, msg, todo string) {
 	s.renderPage(w, r, status, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()), Title: title, Message: msg, Todo: todo})
 }
@@ -376,20 +388,12 @@ type otherReceipt struct {
 // document.
 func (s *Server) showReceipt(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, ok1 := idVar(r, "case")
-	docID, ok2 := idVar(r, "doc")
-	if !ok1 || !ok2 {
-		s.renderError(w, r, http.StatusNotFound)
+	caseID, docID, ok := s.caseAndDoc(w, r)
+	if !ok {
 		return
 	}
 	rc, err := s.deps.Documents.Receipt(r.Context(), caseID, docID, acc.ID)
-	if errors.Is(err, model.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		s.log.Error("reading a receipt", "err", err)
-		s.renderError(w, r, http.StatusServiceUnavailable)
+	if s.readingFailed(w, r, err) {
 		return
 	}
 	// ?avec= lists the other files of a deposit of several; each is shown
@@ -420,20 +424,12 @@ func (s *Server) downloadCopy(w http.ResponseWriter, r *http.Request) { s.sendDo
 
 func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, courtesyCopy bool) {
 	acc := AccountFrom(r.Context())
-	caseID, ok1 := idVar(r, "case")
-	docID, ok2 := idVar(r, "doc")
-	if !ok1 || !ok2 {
-		s.renderError(w, r, http.StatusNotFound)
+	caseID, docID, ok := s.caseAndDoc(w, r)
+	if !ok {
 		return
 	}
 	d, err := s.deps.Documents.OpenDocument(r.Context(), caseID, docID, acc.ID)
-	if errors.Is(err, model.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		s.log.Error("opening a document", "err", err)
-		s.renderError(w, r, http.StatusServiceUnavailable)
+	if s.readingFailed(w, r, err) {
 		return
 	}
 	key, name := d.BlobKey, d.FileName

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/rights"
 )
@@ -61,11 +59,6 @@ type personRow struct {
 
 type option struct{ Value, Label string }
 
-func caseIDOf(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(mux.Vars(r)["case"], 10, 64)
-	return id, err == nil
-}
-
 // showParticipants lists parties and participants; the owner also gets
 // the forms to add them, and a warning when no clerk is active (the court
 // would receive nothing) or a party works on paper.
@@ -75,7 +68,7 @@ func (s *Server) showParticipants(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, status int, notice string, errs model.ValidationErrors, form map[string]string) {
 	acc := AccountFrom(r.Context())
-	caseID, ok := caseIDOf(r)
+	caseID, ok := idVar(r, "case")
 	if !ok {
 		s.renderError(w, r, http.StatusNotFound)
 		return
@@ -139,7 +132,7 @@ func (s *Server) participantsURL(caseID int64, notice string) string {
 // addParty adds a party with its deposit mode.
 func (s *Server) addParty(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, _ := caseIDOf(r)
+	caseID, _ := idVar(r, "case")
 	p := &model.Party{Name: strings.TrimSpace(r.PostFormValue("party_name")), DepositMode: r.PostFormValue("deposit_mode")}
 	_, err := s.deps.Members.AddParty(r.Context(), caseID, acc.ID, p)
 	s.afterMemberChange(w, r, caseID, "partie", err, map[string]string{"party_name": p.Name})
@@ -149,7 +142,7 @@ func (s *Server) addParty(w http.ResponseWriter, r *http.Request) {
 // account) or a person without an account (party member, outside sapiteur).
 func (s *Server) addParticipant(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, _ := caseIDOf(r)
+	caseID, _ := idVar(r, "case")
 	f := map[string]string{}
 	for _, k := range []string{"role", "email", "display_name", "phone", "party"} {
 		f[k] = strings.TrimSpace(r.PostFormValue(k))

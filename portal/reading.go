@@ -128,10 +128,8 @@ func (s *Server) readingFailed(w http.ResponseWriter, r *http.Request, err error
 // not opened it yet, then goes back to the contradictoire view.
 func (s *Server) remind(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, ok1 := idVar(r, "case")
-	docID, ok2 := idVar(r, "doc")
-	if !ok1 || !ok2 {
-		s.renderError(w, r, http.StatusNotFound)
+	caseID, docID, ok := s.caseAndDoc(w, r)
+	if !ok {
 		return
 	}
 	render := func(c *model.Case, d *model.Document, to []model.Recipient) ([]*model.OutboxMessage, error) {
@@ -161,10 +159,8 @@ func (s *Server) remind(w http.ResponseWriter, r *http.Request) {
 // reason brings the case page back with the message next to the field.
 func (s *Server) lockDocument(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, ok1 := idVar(r, "case")
-	docID, ok2 := idVar(r, "doc")
-	if !ok1 || !ok2 {
-		s.renderError(w, r, http.StatusNotFound)
+	caseID, docID, ok := s.caseAndDoc(w, r)
+	if !ok {
 		return
 	}
 	reason := strings.TrimSpace(r.PostFormValue("lock_reason"))

@@ -1,31 +1,21 @@
 package portal
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-
-	"sceau.fr/sceau/portal/model"
 )
 
 // downloadReceipt sends the receipt of a deposit as a UTF-8 text file the
 // depositor can keep with their own records.
 func (s *Server) downloadReceipt(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	caseID, ok1 := idVar(r, "case")
-	docID, ok2 := idVar(r, "doc")
-	if !ok1 || !ok2 {
-		s.renderError(w, r, http.StatusNotFound)
+	caseID, docID, ok := s.caseAndDoc(w, r)
+	if !ok {
 		return
 	}
 	rc, err := s.deps.Documents.Receipt(r.Context(), caseID, docID, acc.ID)
-	if errors.Is(err, model.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		s.renderError(w, r, http.StatusServiceUnavailable)
+	if s.readingFailed(w, r, err) {
 		return
 	}
 	var b strings.Builder
