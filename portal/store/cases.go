@@ -135,6 +135,16 @@ func (s *Store) ownedCase(tx *gorm.DB, caseID, actor int64) (*model.Case, error)
 	return nil, ErrNotFound
 }
 
+// ownedOpenCase is ownedCase for a change: a finished or archived case
+// gives ErrCaseClosed.
+func (s *Store) ownedOpenCase(tx *gorm.DB, caseID, actor int64) (*model.Case, error) {
+	c, err := s.ownedCase(tx, caseID, actor)
+	if err != nil {
+		return nil, err
+	}
+	return c, open(c)
+}
+
 // open refuses changes to a finished or archived case.
 func open(c *model.Case) error {
 	switch rights.CaseState(c.State) {
@@ -157,11 +167,8 @@ func (s *Store) AddParty(ctx context.Context, caseID, actor int64, p *model.Part
 	p.Name = strings.TrimSpace(p.Name)
 	now := time.Now().UTC()
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.ownedCase(tx, caseID, actor)
+		c, err := s.ownedOpenCase(tx, caseID, actor)
 		if err != nil {
-			return err
-		}
-		if err := open(c); err != nil {
 			return err
 		}
 		p.ID, p.CaseID, p.CreatedAt = 0, c.ID, now
@@ -208,11 +215,8 @@ func (s *Store) AddFolder(ctx context.Context, caseID, actor int64, f *model.Fol
 	f.Name = strings.TrimSpace(f.Name)
 	now := time.Now().UTC()
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.ownedCase(tx, caseID, actor)
+		c, err := s.ownedOpenCase(tx, caseID, actor)
 		if err != nil {
-			return err
-		}
-		if err := open(c); err != nil {
 			return err
 		}
 		if f.ParentID != nil {
@@ -288,11 +292,8 @@ func (s *Store) AddParticipant(ctx context.Context, caseID, actor int64, p *mode
 	}
 	now := time.Now().UTC()
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.ownedCase(tx, caseID, actor)
+		c, err := s.ownedOpenCase(tx, caseID, actor)
 		if err != nil {
-			return err
-		}
-		if err := open(c); err != nil {
 			return err
 		}
 		if p.AccountID != nil {
@@ -698,11 +699,8 @@ func activeRecipients(tx *gorm.DB, caseID int64) ([]model.Recipient, error) {
 func (s *Store) UpdateCaseDetails(ctx context.Context, caseID, actor int64, name string, consignation *time.Time) (*model.Case, error) {
 	var out *model.Case
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.ownedCase(tx, caseID, actor)
+		c, err := s.ownedOpenCase(tx, caseID, actor)
 		if err != nil {
-			return err
-		}
-		if err := open(c); err != nil {
 			return err
 		}
 		c.Name, c.ConsignationDate = strings.TrimSpace(name), consignation
