@@ -102,7 +102,7 @@ func TestProductionExampleIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("configs/production.toml is invalid: %v", err)
 	}
-	if !loaded.Server.SharedAddress() || loaded.Database.Driver != "postgres" || loaded.Storage.Backend != "s3" ||
+	if !loaded.Server.SharedAddress() || loaded.Database.Driver != "postgres" || loaded.Storage.S3.Bucket == "" ||
 		loaded.Mail.Transport != "smtp" || loaded.CA.PKCS11URI == "" {
 		t.Errorf("production example lost its point: %+v", loaded)
 	}
