@@ -195,3 +195,20 @@ func TestDetectionLabel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDetect: any header gives a known guide, and ModernOK only where the
+// research says the moderne profile imports.
+func FuzzDetect(f *testing.F) {
+	for _, s := range []string{"", "curl/8", "Mozilla/5.0 (Windows NT 10.0; rv:145.0) Gecko/20100101 Firefox/145.0", "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ua string) {
+		d := Detect(ua)
+		if _, ok := ParseGuide(string(d.Guide)); !ok {
+			t.Fatalf("Detect(%q) = unknown guide %q", ua, d.Guide)
+		}
+		if d.ModernOK && d.Guide != GuideFirefox && d.Guide != GuideLinux {
+			t.Fatalf("Detect(%q) offers moderne on %q", ua, d.Guide)
+		}
+	})
+}
