@@ -26,7 +26,10 @@ func (s *Store) Register(ctx context.Context, a *model.Account, c *model.Account
 			return err
 		}
 		c.ID, c.AccountID, c.AddedAt = 0, a.ID, now
-		return tx.Create(c).Error
+		if err := tx.Create(c).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditAccountRegister, a.ID, 0, model.AuditObjects("account", a.ID), "rôle "+a.Role)
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		existing, _, err := s.AccountByFingerprint(ctx, c.Fingerprint)
@@ -63,7 +66,15 @@ func (s *Store) RecordLogin(ctx context.Context, l *model.Login) error {
 		if err := tx.Create(l).Error; err != nil {
 			return err
 		}
-		return tx.Model(&model.AccountCertificate{}).Where("fingerprint = ?", l.Fingerprint).Update("last_used_at", l.At).Error
+		if err := tx.Model(&model.AccountCertificate{}).Where("fingerprint = ?", l.Fingerprint).Update("last_used_at", l.At).Error; err != nil {
+			return err
+		}
+		e := auditEntry(ctx, model.AuditLogin, l.AccountID, 0, model.AuditObjects("account", l.AccountID), "")
+		e.CertIssuer, e.CertSerial = l.Issuer, l.Serial
+		if e.IP == "" {
+			e.IP = hostOnly(l.RemoteAddr)
+		}
+		return s.appendAudit(tx, e)
 	})
 }
 
@@ -73,18 +84,32 @@ func (s *Store) SetSuspended(ctx context.Context, id int64, suspend bool, reason
 	if suspend {
 		updates["suspended_at"], updates["suspended_reason"] = time.Now().UTC(), reason
 	}
-	res := s.gorm(ctx).Model(&model.Account{}).Where("id = ?", id).Updates(updates)
-	if res.Error == nil && res.RowsAffected == 0 {
-		return ErrNotFound
+	action, detail := model.AuditAccountReactivate, ""
+	if suspend {
+		action, detail = model.AuditAccountSuspend, reason
 	}
-	return res.Error
+	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&model.Account{}).Where("id = ?", id).Updates(updates)
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if res.Error != nil {
+			return res.Error
+		}
+		return s.audit(tx, action, 0, 0, model.AuditObjects("account", id), detail)
+	})
 }
 
 // AcceptTerms records the terms version an account accepted.
 func (s *Store) AcceptTerms(ctx context.Context, id int64, version string) error {
 	now := time.Now().UTC()
-	return s.gorm(ctx).Model(&model.Account{}).Where("id = ?", id).
-		Updates(map[string]any{"terms_version": version, "terms_accepted_at": now, "updated_at": now}).Error
+	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&model.Account{}).Where("id = ?", id).
+			Updates(map[string]any{"terms_version": version, "terms_accepted_at": now, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditTermsAccept, id, 0, model.AuditObjects("account", id), "version "+version)
+	})
 }
 
 // Accounts lists accounts, newest first, optionally of one role.
@@ -130,7 +155,12 @@ func (s *Store) CreateCertificateLink(ctx context.Context, l *model.CertificateL
 		if err := tx.Create(l).Error; err != nil {
 			return err
 		}
-		return enqueueMail(tx, mail)
+		if err := enqueueMail(tx, mail); err != nil {
+			return err
+		}
+		// Never the token (nor its hash): the link's id and expiry only.
+		return s.audit(tx, model.AuditCertLinkRequest, l.AccountID, 0, model.AuditObjects("account", l.AccountID, "certificate_link", l.ID),
+			"lien valable jusqu’au "+l.ExpiresAt.UTC().Format(time.RFC3339))
 	})
 }
 
@@ -177,7 +207,12 @@ func (s *Store) UseCertificateLink(ctx context.Context, tokenHash string, c *mod
 			}
 			return err
 		}
-		return tx.First(&acc, l.AccountID).Error
+		if err := tx.First(&acc, l.AccountID).Error; err != nil {
+			return err
+		}
+		e := auditEntry(ctx, model.AuditCertLinkUse, l.AccountID, 0, model.AuditObjects("account", l.AccountID, "certificate_link", l.ID, "certificate", c.ID), "")
+		e.CertIssuer, e.CertSerial = c.Issuer, c.Serial
+		return s.appendAudit(tx, e)
 	})
 	if err != nil {
 		return nil, err
@@ -220,7 +255,12 @@ func (s *Store) RemoveCertificate(ctx context.Context, accountID, certID int64, 
 		if active <= 1 {
 			return ErrLastCertificate
 		}
-		return nil
+		var removed model.AccountCertificate
+		if err := tx.First(&removed, certID).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditCertRemove, accountID, 0, model.AuditObjects("account", accountID, "certificate", certID),
+			"certificat retiré : numéro de série "+removed.Serial+", émetteur "+removed.Issuer)
 	})
 }
 
