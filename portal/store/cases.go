@@ -93,7 +93,10 @@ func (s *Store) CreateCase(ctx context.Context, owner *model.Account, c *model.C
 		for _, f := range defaultTree {
 			folders = append(folders, model.Folder{CaseID: c.ID, Kind: string(f.kind), Name: f.name, Position: treePosition(f.kind), CreatedAt: now})
 		}
-		return tx.Create(&folders).Error
+		if err := tx.Create(&folders).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditCaseCreate, owner.ID, c.ID, model.AuditObjects("case", c.ID), "RG "+c.RGNumber+" : "+c.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -180,7 +183,11 @@ func (s *Store) AddParty(ctx context.Context, caseID, actor int64, p *model.Part
 			{CaseID: c.ID, Kind: string(rights.KindPartyDires), PartyID: &partyID, Name: "Dires", Position: treePosition(rights.KindPartyDires), CreatedAt: now},
 			{CaseID: c.ID, Kind: string(rights.KindPartyPieces), PartyID: &partyID, Name: "Pièces", Position: treePosition(rights.KindPartyPieces), CreatedAt: now},
 		}
-		return tx.Create(&folders).Error
+		if err := tx.Create(&folders).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditPartyAdd, actor, c.ID, model.AuditObjects("party", p.ID, "folder", folders[0].ID, "folder", folders[1].ID),
+			p.Name+" (dépôt "+p.DepositMode+")")
 	})
 	if err != nil {
 		return nil, err
@@ -230,7 +237,10 @@ func (s *Store) AddFolder(ctx context.Context, caseID, actor int64, f *model.Fol
 		}
 		f.ID, f.CaseID, f.PartyID, f.CreatedAt = 0, c.ID, nil, now
 		f.Position = treePosition(rights.FolderKind(f.Kind))
-		return tx.Create(f).Error
+		if err := tx.Create(f).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditFolderAdd, actor, c.ID, model.AuditObjects("folder", f.ID, "parent", f.ParentID), f.Name+" ("+f.Kind+")")
 	})
 	if err != nil {
 		return nil, err
@@ -343,7 +353,8 @@ func (s *Store) AddParticipant(ctx context.Context, caseID, actor int64, p *mode
 				}
 			}
 		}
-		return nil
+		return s.audit(tx, model.AuditParticipantAdd, actor, c.ID, model.AuditObjects("participant", p.ID, "account", p.AccountID, "party", p.PartyID),
+			participantDetail(p))
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// Two additions of the same account at once.
@@ -383,7 +394,11 @@ func (s *Store) SetParticipantActive(ctx context.Context, caseID, actor, partici
 			}
 			return ErrNotFound
 		}
-		return nil
+		action := model.AuditParticipantInactive
+		if active {
+			action = model.AuditParticipantActive
+		}
+		return s.audit(tx, action, actor, c.ID, model.AuditObjects("participant", participantID), "")
 	})
 }
 
@@ -483,6 +498,9 @@ func (s *Store) TransitionCaseAndNotify(ctx context.Context, caseID, actor int64
 		}
 		c.State, c.UpdatedAt = string(to), now
 		out = &c
+		if err := s.audit(tx, model.AuditCaseState, actor, c.ID, model.AuditObjects("case", c.ID), string(from)+" → "+string(to)); err != nil {
+			return err
+		}
 		if notify == nil {
 			return nil
 		}
@@ -716,7 +734,11 @@ func (s *Store) UpdateCaseDetails(ctx context.Context, caseID, actor int64, name
 			return err
 		}
 		out = c
-		return nil
+		detail := "nom : " + c.Name
+		if c.ConsignationDate != nil {
+			detail += " ; consignation : " + c.ConsignationDate.Format("2006-01-02")
+		}
+		return s.audit(tx, model.AuditCaseEdit, actor, c.ID, model.AuditObjects("case", c.ID), detail)
 	})
 	return out, err
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -117,6 +119,10 @@ func (s *Store) CreateDocument(ctx context.Context, caseID, folderID, accountID 
 		if err := tx.Create(&doc).Error; err != nil {
 			return err
 		}
+		if err := s.audit(tx, model.AuditDeposit, accountID, caseID, model.AuditObjects("folder", folderID, "document", doc.ID),
+			depositDetail(&doc)); err != nil {
+			return err
+		}
 		return commit()
 	})
 	if err != nil {
@@ -211,20 +217,64 @@ func readableDocument(tx *gorm.DB, caseID, docID, accountID int64) (*model.Docum
 // (ErrNotFound otherwise, whatever the reason) and records the first time
 // this participant opened it; later openings leave that date unchanged.
 // Call it before serving the content.
+// The download is recorded in the audit trail in the same transaction: if
+// that fails, so does OpenDocument, and nothing may be served.
 func (s *Store) OpenDocument(ctx context.Context, caseID, docID, accountID int64) (*model.Document, error) {
-	var out *model.Document
+	docs, err := s.openDocuments(ctx, caseID, []int64{docID}, accountID, model.AuditDocumentDownload)
+	if err != nil {
+		return nil, err
+	}
+	return docs[0], nil
+}
+
+// OpenDocuments is OpenDocument for several documents served together (a
+// ZIP archive), in the order asked: every one must be readable now, or the
+// whole call gives ErrNotFound and records nothing. One audit entry
+// (document.zip) names them all.
+func (s *Store) OpenDocuments(ctx context.Context, caseID int64, docIDs []int64, accountID int64) ([]*model.Document, error) {
+	return s.openDocuments(ctx, caseID, docIDs, accountID, model.AuditDocumentZip)
+}
+
+func (s *Store) openDocuments(ctx context.Context, caseID int64, docIDs []int64, accountID int64, action string) ([]*model.Document, error) {
+	if len(docIDs) == 0 {
+		return nil, ErrNotFound
+	}
+	var out []*model.Document
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		d, p, err := readableDocument(tx, caseID, docID, accountID)
+		p, err := participantOf(tx, caseID, accountID)
 		if err != nil {
 			return err
 		}
-		if err := tx.Exec(`INSERT INTO document_openings (document_id, participant_id, case_id, first_opened_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT (document_id, participant_id) DO NOTHING`,
-			d.ID, p.ID, caseID, now()).Error; err != nil {
+		st, err := caseState(tx, caseID)
+		if err != nil {
 			return err
 		}
-		out = d
-		return nil
+		var docs []model.Document
+		if err := readableDocuments(tx, caseID, p, st).Where("id IN ?", docIDs).Find(&docs).Error; err != nil {
+			return err
+		}
+		byID := make(map[int64]*model.Document, len(docs))
+		for i := range docs {
+			byID[docs[i].ID] = &docs[i]
+		}
+		at := now()
+		var objects []any
+		names := make([]string, 0, len(docIDs))
+		for _, id := range docIDs {
+			d, ok := byID[id]
+			if !ok {
+				return ErrNotFound
+			}
+			if err := tx.Exec(`INSERT INTO document_openings (document_id, participant_id, case_id, first_opened_at)
+				VALUES (?, ?, ?, ?) ON CONFLICT (document_id, participant_id) DO NOTHING`,
+				d.ID, p.ID, caseID, at).Error; err != nil {
+				return err
+			}
+			out = append(out, d)
+			objects = append(objects, "document", d.ID)
+			names = append(names, d.FileName)
+		}
+		return s.audit(tx, action, accountID, caseID, model.AuditObjects(objects...), strings.Join(names, ", "))
 	})
 	if err != nil {
 		return nil, err
@@ -269,6 +319,9 @@ func (s *Store) LockDocument(ctx context.Context, caseID, docID, actor int64, re
 		}
 		d := docs[0]
 		d.LockedAt, d.LockReason, d.LockedBy = &at, reason, &actor
+		if err := s.audit(tx, model.AuditDocumentLock, actor, caseID, model.AuditObjects("document", docID), d.FileName+" : "+reason); err != nil {
+			return err
+		}
 		out = &d
 		return nil
 	})
@@ -445,6 +498,9 @@ func (s *Store) RemindUnopened(ctx context.Context, caseID, docID, actor int64, 
 			return err
 		}
 		n = len(msgs)
+		if err := s.audit(tx, model.AuditDocumentRemind, actor, caseID, model.AuditObjects("document", docID), strconv.Itoa(n)+" relance(s)"); err != nil {
+			return err
+		}
 		return enqueueMail(tx, msgs...)
 	})
 	if err != nil {
