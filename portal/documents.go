@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"sceau.fr/sceau/portal/blobs"
+	"sceau.fr/sceau/portal/certgate"
 	"sceau.fr/sceau/portal/model"
 )
 
@@ -152,26 +153,8 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Refuse before reading a byte of the file when we already know.
-	c, err := s.deps.Cases.Case(r.Context(), caseID, acc.ID)
-	if err != nil {
+	if err := s.depositAllowed(r.Context(), caseID, folderID, acc.ID); err != nil {
 		s.refuseDeposit(w, r, err)
-		return
-	}
-	if c.State != "in_progress" {
-		if c.State == "finished" || c.State == "archived" {
-			s.refuseDeposit(w, r, model.ErrCaseClosed)
-		} else {
-			s.refuseDeposit(w, r, model.ErrStateConflict)
-		}
-		return
-	}
-	can, err := s.deps.Documents.CanDeposit(r.Context(), caseID, folderID, acc.ID)
-	if err != nil {
-		s.refuseDeposit(w, r, err)
-		return
-	}
-	if !can {
-		s.refuseDeposit(w, r, model.ErrForbidden)
 		return
 	}
 	mr, err := r.MultipartReader()
@@ -197,19 +180,10 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 		if cur == nil {
 			return nil
 		}
-		toCommit := commit
-		doc, err := s.deps.Documents.CreateDocument(r.Context(), caseID, folderID, acc.ID, cur, func() error {
-			for _, p := range toCommit {
-				if err := p.Commit(r.Context()); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		doc, err := s.recordDocument(r.Context(), caseID, folderID, acc.ID, cur, commit)
 		if err != nil {
 			return err
 		}
-		s.log.Info("document deposited", "case", caseID, "document", doc.ID, "size", doc.Size, "by", acc.ID)
 		stored = append(stored, doc)
 		cur, commit = nil, nil
 		return nil
@@ -274,8 +248,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 				fail(err, false)
 				return
 			}
-			var scan pdfaScanner
-			pending, err := s.deps.Blobs.Put(r.Context(), io.TeeReader(p, &scan), s.maxUpload())
+			pending, pdfa, err := s.putFile(r.Context(), p)
 			if err != nil {
 				fail(err, true)
 				return
@@ -287,13 +260,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 				cur.CopyBlobKey, cur.CopyFileName, cur.CopySize, cur.CopySHA256 = &key, name, pending.Size, hex.EncodeToString(pending.SHA256[:])
 				continue
 			}
-			ctype := p.Header.Get("Content-Type")
-			if len(ctype) > 200 || !utf8.ValidString(ctype) || strings.ContainsFunc(ctype, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-				ctype = ""
-			}
-			cur = &model.Document{Kind: kind, FileName: name, ContentType: ctype, Size: pending.Size,
-				SHA256: hex.EncodeToString(pending.SHA256[:]), BlobKey: pending.Key, PDFA: scan.PDFA(),
-				CertificateIssuer: id.Issuer, CertificateSerial: id.Serial.String()}
+			cur = newDocument(kind, name, p.Header.Get("Content-Type"), pending, pdfa, id)
 		}
 	}
 	if err := flush(); err != nil {
@@ -314,6 +281,73 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 		to += "?avec=" + strings.Join(ids, ",")
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// depositAllowed says whether the person may deposit into the folder now:
+// nil, or why not (model.ErrNotFound, ErrCaseClosed, ErrStateConflict,
+// ErrForbidden, or a storage error). Deposits check it before reading a
+// byte of the file.
+func (s *Server) depositAllowed(ctx context.Context, caseID, folderID, accountID int64) error {
+	c, err := s.deps.Cases.Case(ctx, caseID, accountID)
+	if err != nil {
+		return err
+	}
+	if c.State != "in_progress" {
+		if c.State == "finished" || c.State == "archived" {
+			return model.ErrCaseClosed
+		}
+		return model.ErrStateConflict
+	}
+	can, err := s.deps.Documents.CanDeposit(ctx, caseID, folderID, accountID)
+	if err != nil {
+		return err
+	}
+	if !can {
+		return model.ErrForbidden
+	}
+	return nil
+}
+
+// putFile streams one file into blob storage with the per-file limit; the
+// store hashes (SHA-256) and measures it on the way, and PDF/A is
+// detected from its bytes. Nothing is held whole in memory.
+func (s *Server) putFile(ctx context.Context, body io.Reader) (*blobs.Pending, bool, error) {
+	var scan pdfaScanner
+	p, err := s.deps.Blobs.Put(ctx, io.TeeReader(body, &scan), s.maxUpload())
+	if err != nil {
+		return nil, false, err
+	}
+	return p, scan.PDFA(), nil
+}
+
+// newDocument describes a file just stored, deposited with the
+// certificate id; a declared content type that is too long or holds
+// control characters is dropped.
+func newDocument(kind, name, ctype string, p *blobs.Pending, pdfa bool, id *certgate.Identity) *model.Document {
+	if len(ctype) > 200 || !utf8.ValidString(ctype) || strings.ContainsFunc(ctype, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		ctype = ""
+	}
+	return &model.Document{Kind: kind, FileName: name, ContentType: ctype, Size: p.Size,
+		SHA256: hex.EncodeToString(p.SHA256[:]), BlobKey: p.Key, PDFA: pdfa,
+		CertificateIssuer: id.Issuer, CertificateSerial: id.Serial.String()}
+}
+
+// recordDocument records a deposited document in its own transaction,
+// publishing its blobs (file, courtesy copy) just before it commits.
+func (s *Server) recordDocument(ctx context.Context, caseID, folderID, accountID int64, d *model.Document, pending []*blobs.Pending) (*model.Document, error) {
+	doc, err := s.deps.Documents.CreateDocument(ctx, caseID, folderID, accountID, d, func() error {
+		for _, p := range pending {
+			if err := p.Commit(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("document deposited", "case", caseID, "document", doc.ID, "size", doc.Size, "by", accountID)
+	return doc, nil
 }
 
 // maxDepositFiles bounds the files of one deposit; each may bring its
@@ -440,11 +474,21 @@ func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, courtesyCo
 		}
 		key, name = *d.CopyBlobKey, d.CopyFileName
 	}
-	f, _, err := s.deps.Blobs.Open(r.Context(), key)
-	if err != nil {
+	if err := s.serveBlob(w, r, d, key, name); err != nil {
 		s.log.Error("opening a blob", "document", d.ID, "copy", courtesyCopy, "err", err)
 		s.renderError(w, r, http.StatusServiceUnavailable)
-		return
+	}
+}
+
+// serveBlob sends a document's blob (its file or courtesy copy) as an
+// attachment that no browser renders from Sceau's origin: a generic type,
+// nosniff and a sandboxing CSP whatever the declared type. Ranges and
+// conditional requests work. It returns the error of opening the blob,
+// before anything is written.
+func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, d *model.Document, key, name string) error {
+	f, _, err := s.deps.Blobs.Open(r.Context(), key)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	h := w.Header()
@@ -454,6 +498,7 @@ func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, courtesyCo
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-store")
 	http.ServeContent(w, r, "", d.DepositedAt.Truncate(time.Second), f)
+	return nil
 }
 
 // contentDisposition is an attachment header with an ASCII fallback name

@@ -72,6 +72,8 @@ func serialString(r *certgate.Refusal) string {
 type refusalPage struct {
 	Lang, Title, Message, Todo, CounterURL, RequestID string
 	Accepted                                          []string
+	// Code names the refusal for the JSON API's problem documents.
+	Code string
 }
 
 // renderRefusal explains a refusal. Dates are shown in French format.
@@ -130,6 +132,7 @@ func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, ref *cert
 		p.Message = "Le certificat présenté n’a pas pu être lu."
 		p.Todo = "Choisissez un autre certificat, ou réinstallez le vôtre."
 	}
+	p.Code = ref.Kind.String()
 	s.renderPage(w, r, status, "refusal", p)
 }
 

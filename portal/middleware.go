@@ -69,6 +69,8 @@ func (s *Server) publicHandler(fixed Side) http.Handler {
 		limit := s.maxBody()
 		if isDeposit(r) {
 			limit = maxDepositParts * (s.maxUpload() + uploadOverhead) // each file and copy is limited on its own while streamed
+		} else if isAPIDeposit(r) {
+			limit = s.maxUpload()
 		}
 		if r.ContentLength > limit {
 			s.renderError(rec, r, http.StatusRequestEntityTooLarge)

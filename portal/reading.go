@@ -110,18 +110,28 @@ func (s *Server) showContradictoire(w http.ResponseWriter, r *http.Request) {
 // readingFailed answers a store error of the reading pages; it reports
 // whether it did.
 func (s *Server) readingFailed(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch {
-	case err == nil:
+	if err == nil {
 		return false
-	case errors.Is(err, model.ErrNotFound):
-		s.renderError(w, r, http.StatusNotFound)
-	case errors.Is(err, model.ErrForbidden):
-		s.renderError(w, r, http.StatusForbidden)
-	default:
-		s.log.Error("reading a case", "request_id", RequestID(r.Context()), "err", err)
-		s.renderError(w, r, http.StatusServiceUnavailable)
 	}
+	status := readingStatus(err)
+	if status == http.StatusServiceUnavailable {
+		s.log.Error("reading a case", "request_id", RequestID(r.Context()), "err", err)
+	}
+	s.renderError(w, r, status)
 	return true
+}
+
+// readingStatus is the answer to a store error when reading a case: 404
+// (no such case or document, or not a participant), 403 (a participant
+// without this right), 503 otherwise (the database failed).
+func readingStatus(err error) int {
+	switch {
+	case errors.Is(err, model.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, model.ErrForbidden):
+		return http.StatusForbidden
+	}
+	return http.StatusServiceUnavailable
 }
 
 // remind queues a reminder about a document to the participants who have

@@ -40,6 +40,10 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 // renderPage renders into a buffer first, so a template error becomes a
 // clean 500 instead of half a page.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	if isAPIRequest(r) {
+		s.pageProblem(w, r, status, data)
+		return
+	}
 	body, err := s.deps.Templates.Page(name, data)
 	if err != nil {
 		s.log.Error("rendering page", "page", name, "request_id", RequestID(r.Context()), "err", err)
