@@ -38,7 +38,7 @@ func newOrder(c *model.Case, p *model.Participant, downloads int) *model.Certifi
 }
 
 func orderMail(o *model.CertificateOrder, c *model.Case, expert *model.Account) (*model.OutboxMessage, error) {
-	return testMail(o.Email, "retrait " + c.Name), nil
+	return testMail(o.Email, "retrait "+c.Name), nil
 }
 
 func mustOrder(t *testing.T, s *store.Store, c *model.Case, o *model.CertificateOrder) *model.CertificateOrder {
@@ -344,7 +344,7 @@ func TestCollectedCertificatesRevocationMarks(t *testing.T) {
 		expert := caseOwner(t, s, c)
 		before := countMail(t, s, expert.Email)
 		n, err := s.DeclareLost(ctx, acc.ID, func(o *model.CertificateOrder, cs *model.Case, e, person *model.Account) (*model.OutboxMessage, error) {
-			return testMail(e.Email, "perdu " + cs.Name), nil
+			return testMail(e.Email, "perdu "+cs.Name), nil
 		})
 		if err != nil || n != 1 || due()["2003"] != 1 || countMail(t, s, expert.Email) != before+1 {
 			t.Fatalf("declared lost: %d %v %v", n, err, due())
