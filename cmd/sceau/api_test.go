@@ -121,6 +121,7 @@ func TestAPI(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
 		setListeners(t)
 		t.Setenv("SCEAU_SERVER_MAX_UPLOAD_BYTES", "4096")
+		t.Setenv("SCEAU_SERVER_ACCOUNT_CACHE", "50ms") // a suspension from the CLI applies within that
 		cfg, err := loadConfig(cfgPath)
 		if err != nil {
 			t.Fatal(err)
@@ -403,6 +404,26 @@ func TestAPI(t *testing.T) {
 		if c := callAPI(t, pierreAPI, "GET", api("/cases"), nil, "Cookie", "sceau_session=abc", "X-Sceau-API", "1", "Sec-Fetch-Site", "same-origin"); c.status != 200 {
 			t.Errorf("a portal page's own call: %d %s", c.status, c.body)
 		}
+
+		// A suspended account: the reason, in a problem.
+		out, _, err := execute(t, "account", "list", "--config", cfgPath)
+		if err != nil {
+			t.Fatalf("account list: %v", err)
+		}
+		var anneID string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "Anne Moreau") {
+				anneID = strings.Fields(line)[0]
+			}
+		}
+		if out, _, err := execute(t, "account", "suspend", anneID, "--reason", "Radiée de la liste des experts", "--config", cfgPath); err != nil {
+			t.Fatalf("suspend: %v %s", err, out)
+		}
+		r.waitFor("the suspension to apply", func() (bool, string) {
+			c := callAPI(t, anne, "GET", api("/me"), nil)
+			return c.status == 403 && bytes.Contains(c.body, []byte("Radiée de la liste des experts")), string(c.body)
+		})
+		callAPI(t, anne, "GET", api("/me"), nil).wantProblem(t, http.StatusForbidden, "account-suspended")
 
 		// The router's own refusals.
 		callAPI(t, pierreAPI, "GET", api("/nope"), nil).wantProblem(t, 404, "not-found")
