@@ -137,6 +137,8 @@ type casePage struct {
 	Next       []stateChange
 	// Owner shows the contradictoire link and the lock forms.
 	Owner bool
+	// Journal shows the journal link (JournalExport, its CSV export).
+	Journal, JournalExport bool
 }
 
 type folderRow struct {
@@ -191,8 +193,12 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
+	journal, ok := s.caseViewed(w, r, caseID) // audit.go: not served unless recorded
+	if !ok {
+		return
+	}
 	p := casePage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Case: c, State: stateLabels[c.State], Next: nextStates(c, acc),
-		Owner: c.OwnerID == acc.ID && s.deps.Documents != nil}
+		Owner: c.OwnerID == acc.ID && s.deps.Documents != nil, Journal: journal.Read, JournalExport: journal.Export}
 	byFolder, names, err := s.caseDocuments(r.Context(), caseID, acc.ID)
 	if err != nil {
 		s.log.Error("listing documents", "err", err)

@@ -27,6 +27,8 @@ type Documents interface {
 	CreateDocument(ctx context.Context, caseID, folderID, accountID int64, d *model.Document, commit func() error) (*model.Document, error)
 	DocumentsReadable(ctx context.Context, caseID, accountID int64) ([]ListedDocument, error)
 	OpenDocument(ctx context.Context, caseID, docID, accountID int64) (*model.Document, error)
+	// OpenDocuments opens several documents at once (a ZIP), all or none.
+	OpenDocuments(ctx context.Context, caseID int64, docIDs []int64, accountID int64) ([]*model.Document, error)
 	Receipt(ctx context.Context, caseID, docID, accountID int64) (*model.Receipt, error)
 	LockDocument(ctx context.Context, caseID, docID, actor int64, reason string) (*model.Document, error)
 	Contradictoire(ctx context.Context, caseID, actor int64) ([]ContradictoireEntry, error)
@@ -428,6 +430,9 @@ func (s *Server) showReceipt(w http.ResponseWriter, r *http.Request) {
 	}
 	rc, err := s.deps.Documents.Receipt(r.Context(), caseID, docID, acc.ID)
 	if s.readingFailed(w, r, err) {
+		return
+	}
+	if !s.recordView(w, r, model.AuditDocumentView, caseID, model.AuditObjects("document", docID)) {
 		return
 	}
 	// ?avec= lists the other files of a deposit of several; each is shown

@@ -48,17 +48,20 @@ func (s *Server) requireCertificate(next http.Handler) http.Handler {
 		chain, err := s.presentedChain(r)
 		if err != nil {
 			s.log.Warn("unreadable certificate header from the proxy", "request_id", RequestID(r.Context()), "err", err)
-			s.renderRefusal(w, r, &certgate.Refusal{Kind: certgate.RefusalMalformed, Detail: err.Error()})
+			ref := &certgate.Refusal{Kind: certgate.RefusalMalformed, Detail: err.Error()}
+			s.recordRefusal(r, ref)
+			s.renderRefusal(w, r, ref)
 			return
 		}
 		id, refusal := s.check(chain)
 		if refusal != nil {
 			s.log.Info("refused at the gate", "request_id", RequestID(r.Context()), "reason", refusal.Kind.String(),
 				"domain", refusal.Domain, "issuer", refusal.Issuer, "serial", serialString(refusal), "detail", refusal.Detail)
+			s.recordRefusal(r, refusal)
 			s.renderRefusal(w, r, refusal)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(withActor(context.WithValue(r.Context(), identityKey{}, id), r, id, nil)))
 	})
 }
 

@@ -200,9 +200,10 @@ const maxZipDocuments = 1000
 
 // downloadZip streams several documents as one ZIP archive, built on the
 // fly: every document asked for must be readable (one that is not, or of
-// another case, makes the whole request a 404 before a byte is sent); each
-// is opened through OpenDocument (first openings recorded), then copied
-// blob by blob into the archive, so memory stays flat.
+// another case, makes the whole request a 404 before a byte is sent); all
+// are opened through OpenDocuments (first openings and one audit entry
+// recorded), then copied blob by blob into the archive, so memory stays
+// flat.
 func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
 	caseID, ok := idVar(r, "case")
@@ -257,13 +258,9 @@ func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, "Trop de documents", "Une archive contient au plus "+strconv.Itoa(maxZipDocuments)+" documents.", "Téléchargez les documents en plusieurs fois.")
 		return
 	}
-	docs := make([]*model.Document, 0, len(want))
-	for _, id := range want {
-		d, err := s.deps.Documents.OpenDocument(r.Context(), caseID, id, acc.ID)
-		if s.readingFailed(w, r, err) {
-			return
-		}
-		docs = append(docs, d)
+	docs, err := s.deps.Documents.OpenDocuments(r.Context(), caseID, want, acc.ID) // one transaction, one audit entry
+	if s.readingFailed(w, r, err) {
+		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/zip")
