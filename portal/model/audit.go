@@ -147,6 +147,17 @@ func ActorFrom(ctx context.Context) *Actor {
 	return a
 }
 
+// AuditRow is an entry of a case's journal, with the name of its account.
+type AuditRow struct {
+	AuditEntry
+	AccountName string
+}
+
+// JournalAccess is what a participant may do with a case's journal.
+type JournalAccess struct {
+	Read, Export bool
+}
+
 // AuditObjects formats "kind:id" pairs for AuditEntry.Objects, skipping
 // zero ids.
 func AuditObjects(pairs ...any) string {

@@ -149,9 +149,26 @@ func (s *Store) RecordAudit(ctx context.Context, e *model.AuditEntry) error {
 }
 
 // AuditRow is an entry of a case's journal, with the name of its account.
-type AuditRow struct {
-	model.AuditEntry
-	AccountName string
+type AuditRow = model.AuditRow
+
+// RecordCaseView records that the account viewed the case page (case.view)
+// and says what it may do with the case's journal, in one transaction.
+// ErrNotFound for anyone who is not an active participant.
+func (s *Store) RecordCaseView(ctx context.Context, caseID, accountID int64) (model.JournalAccess, error) {
+	var out model.JournalAccess
+	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		p, err := participantOf(tx, caseID, accountID)
+		if err != nil {
+			return err
+		}
+		if !p.Active {
+			return ErrNotFound
+		}
+		sub := subjectOf(p)
+		out.Read, out.Export = rights.CanReadJournal(sub, p.Supervising), rights.CanExportJournal(sub, p.Supervising)
+		return s.audit(tx, model.AuditCaseView, accountID, caseID, "", "")
+	})
+	return out, err
 }
 
 // CaseAudit returns the audit trail of a case, oldest first, to an active
