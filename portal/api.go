@@ -26,6 +26,7 @@ package portal
 //   - Lists are paginated with an opaque cursor (apiPage) and a limit.
 
 import (
+	"cmp"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
@@ -100,8 +101,8 @@ func (s *Server) apiRoutes(api *mux.Router) {
 	s.apiCertificateOrders(v1)
 }
 
-// apiDepositPath is the API's streamed upload: it gets the per-file upload
-// limit instead of the generic body limit (publicHandler).
+// isAPIDeposit matches the API's streamed upload: it gets the per-file
+// upload limit instead of the generic body limit (publicHandler).
 func isAPIDeposit(r *http.Request) bool {
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/api/v1/cases/") {
 		return false
@@ -120,9 +121,9 @@ func (s *Server) apiOpenAPI(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(openAPIDocument)
 }
 
-// apiAPIHeader is the header a browser page of the portal itself must add
+// apiHeader is the header a browser page of the portal itself must add
 // to call the API while it holds a session cookie.
-const apiAPIHeader = "X-Sceau-API"
+const apiHeader = "X-Sceau-API"
 
 // apiGuard refuses what may be a cross-site request made by a browser on
 // behalf of its user (see the package notes at the top of this file).
@@ -139,14 +140,14 @@ func (s *Server) apiGuard(next http.Handler) http.Handler {
 				crossSite = true
 			}
 		}
-		if _, err := r.Cookie(sessionCookie); err == nil && r.Header.Get(apiAPIHeader) == "" {
+		if _, err := r.Cookie(sessionCookie); err == nil && r.Header.Get(apiHeader) == "" {
 			crossSite = true
 		}
 		if crossSite {
 			s.log.Warn("API request refused: cross-site or browser request without the API header", "request_id", RequestID(r.Context()))
 			s.problem(w, r, http.StatusForbidden, "cross-site",
-				"L’API n’accepte pas les requêtes venant d’un autre site ; une page du portail doit ajouter l’en-tête "+apiAPIHeader+".",
-				"The API refuses requests from other sites; a portal page must add the "+apiAPIHeader+" header.")
+				"L’API n’accepte pas les requêtes venant d’un autre site ; une page du portail doit ajouter l’en-tête "+apiHeader+".",
+				"The API refuses requests from other sites; a portal page must add the "+apiHeader+" header.")
 			return
 		}
 		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
@@ -339,7 +340,7 @@ func (s *Server) pageOf(w http.ResponseWriter, r *http.Request) (apiPage, bool) 
 // paginate cuts the page p out of items (any order), converting each item.
 func paginate[T, J any](items []T, id func(T) int64, conv func(T) J, p apiPage) apiList[J] {
 	sorted := slices.Clone(items)
-	slices.SortFunc(sorted, func(a, b T) int { return compareInt64(id(a), id(b)) })
+	slices.SortFunc(sorted, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 	start, _ := slices.BinarySearchFunc(sorted, p.after, func(t T, after int64) int {
 		if id(t) <= after {
 			return -1
@@ -354,14 +355,4 @@ func paginate[T, J any](items []T, id func(T) int64, conv func(T) J, p apiPage) 
 		}
 	}
 	return out
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
