@@ -121,6 +121,9 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) {
 		s.apiStoreError(w, r, err)
 		return
 	}
+	if _, ok := s.caseViewed(w, r, c.ID); !ok { // audit.go: as the case page, not served unless recorded
+		return
+	}
 	s.writeJSON(w, r, http.StatusOK, caseJSON(c, acc.ID))
 }
 

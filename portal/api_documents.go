@@ -113,6 +113,9 @@ func (s *Server) apiDocuments(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if _, ok := s.caseViewed(w, r, ids[0]); !ok { // the case page's list, recorded the same way
+		return
+	}
 	if folder != 0 {
 		kept := docs[:0]
 		for _, d := range docs {
@@ -228,6 +231,9 @@ func (s *Server) apiReceipt(w http.ResponseWriter, r *http.Request) {
 	rc, err := s.deps.Documents.Receipt(r.Context(), ids[0], ids[1], acc.ID)
 	if err != nil {
 		s.apiStoreError(w, r, err)
+		return
+	}
+	if !s.recordView(w, r, model.AuditDocumentView, ids[0], model.AuditObjects("document", ids[1])) { // as the receipt page
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, receiptJSON(rc))

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,6 +113,22 @@ type apiDoc struct {
 	} `json:"lock"`
 }
 
+// apiCaseInProgress creates a case through the pages and opens it (en
+// cours); it returns the case's id.
+func apiCaseInProgress(t *testing.T, r *running, c *http.Client, csrf, rg string) string {
+	t.Helper()
+	_, body := postForm(t, c, r.url("portal", "/affaires"), url.Values{"csrf": {csrf}, "first_applicant": {"Hélène Dupré-Lefèvre"},
+		"first_defendant": {"SCI Les Tilleuls"}, "jurisdiction": {"TJ Rennes"}, "rg_number": {rg}, "ordonnance_date": {"2026-10-15"}})
+	m := regexp.MustCompile(`/affaires/(\d+)/participants`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no case page:\n%s", body)
+	}
+	if code, _ := postForm(t, c, r.url("portal", "/affaires/"+m[1]+"/etat"), url.Values{"csrf": {csrf}, "from": {"creation"}, "to": {"in_progress"}, "confirm": {"1"}}); code != 200 {
+		t.Fatalf("moving the case on: %d", code)
+	}
+	return m[1]
+}
+
 // TestAPI: office software reaches the same cases, documents and rights
 // as the pages through /api/v1 with the same client certificates: lists
 // paginate, a deposit streams in and answers its receipt, a download
@@ -171,9 +189,9 @@ func TestAPI(t *testing.T) {
 
 		_, form = getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
 		csrf := csrfRe.FindStringSubmatch(form)[1]
-		caseID, _ := caseInProgress(t, r, pierre, csrf, "24/07001")
-		caseInProgress(t, r, pierre, csrf, "24/07002")
-		caseInProgress(t, r, pierre, csrf, "24/07003")
+		caseID := apiCaseInProgress(t, r, pierre, csrf, "24/07001")
+		apiCaseInProgress(t, r, pierre, csrf, "24/07002")
+		apiCaseInProgress(t, r, pierre, csrf, "24/07003")
 		if code, _ := postForm(t, pierre, r.url("portal", "/affaires/"+caseID+"/participants"), url.Values{"csrf": {csrf}, "role": {"clerk"}, "email": {"julien.bernard@justice.test"}}); code != 200 {
 			t.Fatalf("adding the clerk: %d", code)
 		}
@@ -396,6 +414,28 @@ func TestAPI(t *testing.T) {
 			t.Errorf("locked document: %+v", doc)
 		}
 		callAPI(t, pierreAPI, "POST", lock, strings.NewReader(`{"reason":"encore"}`), "Content-Type", js).wantProblem(t, 409, "already-locked")
+
+		// What the API did is in the case's audit trail like what the pages
+		// do: the deposit with the expert's certificate, the clerk's
+		// download and receipt view, the case views, the lock.
+		code, _, csvBody := download(t, pierre, r.url("portal", "/affaires/"+caseID+"/journal.csv"))
+		if code != 200 {
+			t.Fatalf("journal export: %d", code)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(csvBody, []byte("\uFEFF")))).ReadAll()
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("journal CSV: %v\n%s", err, csvBody)
+		}
+		did := map[string]bool{}
+		for _, row := range rows[1:] {
+			did[row[3]+" "+row[6]] = true
+		}
+		for _, want := range []string{"document.deposit Pierre Durand", "document.download Julien Bernard", "document.view Julien Bernard",
+			"case.view Pierre Durand", "case.view Julien Bernard", "document.lock Pierre Durand"} {
+			if !did[want] {
+				t.Errorf("the journal lacks %q: %v", want, did)
+			}
+		}
 
 		// Cross-site requests from a browser are refused, before anything.
 		callAPI(t, pierreAPI, "GET", api("/cases"), nil, "Sec-Fetch-Site", "cross-site").wantProblem(t, 403, "cross-site")
