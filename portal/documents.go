@@ -176,6 +176,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 		commit []*blobs.Pending
 		stored []*model.Document
 		parts  int
+		files  int
 	)
 	// flush records cur in its own transaction; earlier files stay.
 	flush := func() error {
@@ -238,6 +239,12 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 			if !isCopy {
 				if err := flush(); err != nil {
 					fail(err, false)
+					return
+				}
+				// The receipt lists at most this many: refuse more rather than
+				// store files nobody is shown.
+				if files++; files > maxDepositFiles {
+					fail(model.ValidationErrors{{Field: "file", Message: "Un dépôt compte au plus " + strconv.Itoa(maxDepositFiles) + " fichiers."}}, false)
 					return
 				}
 				if !model.ValidDocumentKind(kind) {

@@ -29,12 +29,28 @@
         dropped = e.dataTransfer.files;
         input.required = false;
         list(dropped);
+        check(dropped);
       }
     });
+    // Errors are said next to the file field, and read out.
+    var error = document.createElement("span");
+    error.className = "field-error";
+    error.id = "deposit-error-" + (++counter);
+    error.setAttribute("role", "alert");
+    input.parentNode.insertBefore(error, input.nextSibling);
+    var max = parseInt(form.getAttribute("data-max-files"), 10) || 0;
+    function check(files) {
+      var wrong = max && files && files.length > max;
+      error.textContent = wrong ? "Un dépôt compte au plus " + max + " fichiers : vous en avez choisi " + files.length + ". Déposez-les en plusieurs fois." : "";
+      if (wrong) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", error.id); } else { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+      return !wrong;
+    }
+    input.addEventListener("change", function () { check(input.files); });
     form.addEventListener("submit", function (e) {
       var files = dropped || input.files;
       if (!files || !files.length) { return; } // let the browser say the field is required
       e.preventDefault();
+      if (!check(files)) { input.focus(); return; }
       // Same order as the plain form: the kind, the files, then the copy
       // (attached by the server to the file just before it).
       var data = new FormData();
@@ -85,6 +101,7 @@
       xhr.send(data);
     });
   }
+  var counter = 0;
   var forms = document.querySelectorAll("form.deposit");
   for (var i = 0; i < forms.length; i++) { enhance(forms[i]); }
 }());
