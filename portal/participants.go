@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"sceau.fr/sceau/portal/model"
+	"sceau.fr/sceau/portal/retrieval"
 	"sceau.fr/sceau/portal/rights"
 )
 
@@ -43,6 +45,9 @@ type participantsPage struct {
 	Modes, Roles       []option
 	Errors             model.ValidationErrors
 	Form               map[string]string
+	// Counter: certificates can be ordered (litigants); defaults shown.
+	Counter      bool
+	CounterLimit CounterConfig
 }
 
 type partyRow struct {
@@ -55,6 +60,11 @@ type personRow struct {
 	ID                         int64
 	Name, Email, Role, Parties string
 	Active, Supervising, Owner bool
+	// Litigant certificate (party members and outside sapiteurs).
+	Orderable              bool
+	Phone, CertStatus      string
+	Nonce                  string
+	Locked, HasCertificate bool
 }
 
 type option struct{ Value, Label string }
@@ -88,11 +98,20 @@ func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, stat
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
-	notices := map[string]string{"partie": "La partie a été ajoutée, avec ses dossiers Dires et Pièces.", "participant": "Le participant a été ajouté.",
+	var orders map[int64]*model.OrderStatus
+	if s.deps.Orders != nil && c.OwnerID == acc.ID {
+		if orders, err = s.deps.Orders.OrderStatuses(r.Context(), caseID, acc.ID); err != nil {
+			s.log.Error("reading certificate orders", "request_id", RequestID(r.Context()), "err", err)
+			orders = nil
+		}
+	}
+	notices := map[string]string{"revoque": "Les certificats de ce participant sont révoqués et ses liens de retrait ne fonctionnent plus.",
+		"rearme": "Le retrait est débloqué : la personne peut de nouveau saisir son code.", "partie": "La partie a été ajoutée, avec ses dossiers Dires et Pièces.", "participant": "Le participant a été ajouté.",
 		"desactive": "Le participant a été désactivé : il n’a plus accès à l’expertise.", "active": "Le participant a été réactivé.",
 		"dossier": "Le dossier a été ajouté."}
 	p := participantsPage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Notice: notices[notice], Case: c,
-		Owner: c.OwnerID == acc.ID, NoClerk: true, Errors: errs, Form: form}
+		Owner: c.OwnerID == acc.ID, NoClerk: true, Errors: errs, Form: form,
+		Counter: s.counterEnabled() && c.OwnerID == acc.ID, CounterLimit: s.cfg.Counter.withDefaults()}
 	names := map[int64]string{}
 	for _, pa := range parties {
 		names[pa.ID] = pa.Name
@@ -111,8 +130,14 @@ func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, stat
 		if pt.Role == string(rights.RoleClerk) && pt.Active {
 			p.NoClerk = false
 		}
-		p.People = append(p.People, personRow{ID: pt.ID, Owner: pt.AccountID != nil && *pt.AccountID == c.OwnerID, Name: pt.DisplayName, Email: pt.Email, Role: participantRoleLabels[pt.Role],
-			Parties: strings.Join(ps, ", "), Active: pt.Active, Supervising: pt.Supervising})
+		row := personRow{ID: pt.ID, Owner: pt.AccountID != nil && *pt.AccountID == c.OwnerID, Name: pt.DisplayName, Email: pt.Email, Role: participantRoleLabels[pt.Role],
+			Parties: strings.Join(ps, ", "), Active: pt.Active, Supervising: pt.Supervising, Phone: pt.Phone}
+		if p.Counter && (pt.Role == string(rights.RolePartyMember) || pt.Role == string(rights.RoleSapiteur) && (pt.AccountID == nil || orders[pt.ID] != nil)) {
+			row.Orderable = true
+			row.Nonce, _ = retrieval.NewSalt()
+			row.CertStatus, row.Locked, row.HasCertificate = s.orderStatusText(orders[pt.ID])
+		}
+		p.People = append(p.People, row)
 	}
 	for _, m := range rights.DepositModes() {
 		p.Modes = append(p.Modes, option{string(m), modeLabels[string(m)]})
@@ -203,4 +228,40 @@ func (s *Server) afterMemberChange(w http.ResponseWriter, r *http.Request, caseI
 		s.log.Error("changing participants", "err", err)
 		s.renderError(w, r, http.StatusInternalServerError)
 	}
+}
+
+// orderStatusText says where a person's certificate stands, for the expert.
+func (s *Server) orderStatusText(st *model.OrderStatus) (text string, locked, hasCert bool) {
+	if st == nil {
+		return "Aucun certificat commandé.", false, false
+	}
+	day := func(t time.Time) string { return t.In(paris).Format("02/01/2006") }
+	o := &st.Order
+	live := 0
+	for _, c := range st.Certificates {
+		if c.RevokeDue == nil && c.RevokedAt == nil {
+			live++
+		}
+	}
+	var parts []string
+	switch {
+	case o.State == model.OrderOpen && o.LockedAt != nil:
+		parts = append(parts, "Retrait bloqué après "+strconv.Itoa(o.FailedAttempts)+" codes erronés.")
+		locked = true
+	case o.State == model.OrderOpen && !s.now().Before(o.LinkExpiresAt):
+		parts = append(parts, "Lien de retrait expiré le "+day(o.LinkExpiresAt)+".")
+	case o.State == model.OrderOpen:
+		parts = append(parts, "Commandé le "+day(o.CreatedAt)+", en attente de retrait (lien valable jusqu’au "+day(o.LinkExpiresAt)+").")
+	case o.State == model.OrderCancelled:
+		parts = append(parts, "Révoqué le "+day(*o.ClosedAt)+".")
+	}
+	for _, c := range st.Certificates {
+		if c.RevokeDue == nil && c.RevokedAt == nil {
+			parts = append(parts, "Certificat retiré le "+day(c.CollectedAt)+", valable jusqu’au "+day(c.NotAfter)+".")
+		}
+	}
+	if len(st.Certificates) > live {
+		parts = append(parts, strconv.Itoa(len(st.Certificates)-live)+" certificat(s) révoqué(s).")
+	}
+	return strings.Join(parts, " "), locked, live > 0
 }

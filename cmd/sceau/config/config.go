@@ -28,8 +28,37 @@ type Config struct {
 	Database     Database `toml:"database"`
 	Storage      Storage  `toml:"storage"`
 	Mail         Mail     `toml:"mail"`
-	CA           CA       `toml:"ca"`
-	Trust        Trust    `toml:"trust"`
+	// Notifications: the daily digest (see Notifications).
+	Notifications Notifications `toml:"notifications"`
+	CA            CA            `toml:"ca"`
+	Trust         Trust         `toml:"trust"`
+	// Retrieval is the retrieval counter (litigant certificate orders).
+	Retrieval Retrieval `toml:"retrieval"`
+}
+
+// Retrieval configures the retrieval counter: the orders experts place
+// for litigants' certificates and how they are collected.
+type Retrieval struct {
+	LinkDays        int `toml:"link_days"`        // collection link lifetime (7)
+	MaxLinkDays     int `toml:"max_link_days"`    // the most an expert may choose (30)
+	MaxDownloads    int `toml:"max_downloads"`    // downloads an expert may allow per order (3)
+	CodeAttempts    int `toml:"code_attempts"`    // wrong codes before an order locks (5)
+	AddressAttempts int `toml:"address_attempts"` // wrong codes per address per hour (20)
+	// KeyType of the keys made at the counter: ecdsa-p256 (default),
+	// rsa-2048 or rsa-3072.
+	KeyType string `toml:"key_type"`
+	// Automatic revocation of litigant certificates (both default true):
+	// when the participant is made inactive, when the case is finished
+	// or archived.
+	RevokeOnRemoval *bool `toml:"revoke_on_removal"`
+	RevokeOnClose   *bool `toml:"revoke_on_close"`
+	// ExpiryWarningDays: warn the person and the expert this many days
+	// before a certificate expires while its case is open (14).
+	ExpiryWarningDays int `toml:"expiry_warning_days"`
+	// SMS carries collection codes by text message when the expert asks:
+	// "" (off) or "log" (development: the message goes to the log). No
+	// provider is built in.
+	SMS string `toml:"sms"`
 }
 
 // Log chooses the format and level of the structured logs.
@@ -136,6 +165,22 @@ type Mail struct {
 	SinkDir   string   `toml:"sink_dir"`
 	SMTP      SMTP     `toml:"smtp"`
 	Interval  Duration `toml:"poll_interval"`
+}
+
+// Notifications configures the notices mailed to participants.
+type Notifications struct {
+	// DigestTime is when the previous day's digest goes out, "HH:MM" in
+	// Paris time (default 07:00).
+	DigestTime string `toml:"digest_time"`
+}
+
+// DigestClock is DigestTime as an hour and a minute.
+func (n Notifications) DigestClock() (hour, minute int, err error) {
+	t, err := time.Parse("15:04", n.DigestTime)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is not a time of day like 07:00", n.DigestTime)
+	}
+	return t.Hour(), t.Minute(), nil
 }
 
 // SMTP is the relay the outbox worker sends through.
@@ -334,4 +379,16 @@ func (c *Config) abs(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
+}
+
+// Revocation says which automatic revocations are on (both by default).
+func (r Retrieval) Revocation() (onRemoval, onClose bool) {
+	onRemoval, onClose = true, true
+	if r.RevokeOnRemoval != nil {
+		onRemoval = *r.RevokeOnRemoval
+	}
+	if r.RevokeOnClose != nil {
+		onClose = *r.RevokeOnClose
+	}
+	return onRemoval, onClose
 }

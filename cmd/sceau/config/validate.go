@@ -43,6 +43,18 @@ func (c *Config) applyDefaults() {
 	if c.CA.MaxValidityDays == 0 {
 		c.CA.MaxValidityDays = 365
 	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defInt(&c.Retrieval.LinkDays, 7)
+	defInt(&c.Retrieval.MaxLinkDays, 30)
+	defInt(&c.Retrieval.MaxDownloads, 3)
+	defInt(&c.Retrieval.CodeAttempts, 5)
+	defInt(&c.Retrieval.AddressAttempts, 20)
+	defInt(&c.Retrieval.ExpiryWarningDays, 14)
+	def(&c.Retrieval.KeyType, "ecdsa-p256")
 	defDur(&c.Server.ReadHeaderTimeout, 10*time.Second)
 	defDur(&c.Server.IdleTimeout, 120*time.Second)
 	defDur(&c.Server.ShutdownTimeout, 30*time.Second)
@@ -66,6 +78,7 @@ func (c *Config) applyDefaults() {
 	def(&c.Mail.Transport, "sink")
 	def(&c.Mail.FromName, "Sceau")
 	defDur(&c.Mail.Interval, 5*time.Second)
+	def(&c.Notifications.DigestTime, "07:00")
 	def(&c.Mail.SMTP.Security, "starttls")
 	defDur(&c.Mail.SMTP.Timeout, 30*time.Second)
 	if c.Mail.SMTP.Port == 0 {
@@ -219,6 +232,32 @@ func (c *Config) Validate() Problems {
 	} else if c.CA.DefaultValidityDays > c.CA.MaxValidityDays {
 		bad("ca.default_validity_days", "%d exceeds ca.max_validity_days (%d)", c.CA.DefaultValidityDays, c.CA.MaxValidityDays)
 	}
+	r := c.Retrieval
+	if r.LinkDays < 1 || r.MaxLinkDays < 1 || r.LinkDays > r.MaxLinkDays {
+		bad("retrieval.link_days", "must be between 1 and retrieval.max_link_days (%d)", r.MaxLinkDays)
+	}
+	if r.MaxDownloads < 1 || r.MaxDownloads > 20 {
+		bad("retrieval.max_downloads", "must be between 1 and 20")
+	}
+	if r.CodeAttempts < 1 || r.CodeAttempts > 20 {
+		bad("retrieval.code_attempts", "must be between 1 and 20")
+	}
+	if r.AddressAttempts < 1 {
+		bad("retrieval.address_attempts", "must be at least 1")
+	}
+	if r.ExpiryWarningDays < 1 {
+		bad("retrieval.expiry_warning_days", "must be at least 1")
+	}
+	switch r.KeyType {
+	case "ecdsa-p256", "rsa-2048", "rsa-3072":
+	default:
+		bad("retrieval.key_type", "%q: ecdsa-p256, rsa-2048 or rsa-3072", r.KeyType)
+	}
+	switch r.SMS {
+	case "", "log":
+	default:
+		bad("retrieval.sms", "%q: empty (off) or \"log\" (development); no SMS provider is built in", r.SMS)
+	}
 	if u, err := url.Parse(c.CA.CRLURL); c.CA.CRLURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		bad("ca.crl_url", "%q must be an http(s):// URL", c.CA.CRLURL)
 	}
@@ -323,6 +362,9 @@ func (c *Config) validateListeners(bad func(field, format string, args ...any)) 
 
 func (c *Config) validateMail(bad func(field, format string, args ...any), oneOf func(field, v string, allowed ...string)) {
 	oneOf("mail.transport", c.Mail.Transport, "sink", "smtp")
+	if _, _, err := c.Notifications.DigestClock(); err != nil {
+		bad("notifications.digest_time", "%v", err)
+	}
 	if c.Mail.From == "" {
 		bad("mail.from", "is required (the sender address, for example sceau@tribunal.example.fr)")
 	} else if _, err := mail.ParseAddress(c.Mail.From); err != nil {
