@@ -121,6 +121,9 @@ type OrderView struct {
 	CaseName   string
 	CaseState  string
 	ExpertName string
+	// CaseRef is the short reference written in the certificate: the RG
+	// number and the jurisdiction.
+	CaseRef string
 }
 
 // CodeLimits bound the guesses of a collection code.

@@ -140,6 +140,7 @@ func (s *Store) OrderByToken(ctx context.Context, tokenHash string) (*model.Orde
 			return err
 		}
 		v.CaseName, v.CaseState, v.ExpertName = c.Name, c.State, a.DisplayName
+		v.CaseRef = "RG " + c.RGNumber + ", " + c.Jurisdiction
 		return nil
 	})
 	if err != nil {
