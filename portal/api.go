@@ -174,14 +174,22 @@ type apiLogins struct {
 }
 
 // apiLoginDue reports whether a login should be recorded now for this
-// certificate on the API, and remembers that it was.
+// certificate on the API: none was recorded by this instance in the last
+// apiLoginInterval.
 func (s *Server) apiLoginDue(fingerprint string) bool {
+	_, recorded := s.apiLoginCache().get(fingerprint, s.now())
+	return !recorded
+}
+
+// apiLoginRecorded notes that a login was recorded (only once it was: a
+// failed record leaves the next request to try again).
+func (s *Server) apiLoginRecorded(fingerprint string) {
+	s.apiLoginCache().put(fingerprint, true, s.now())
+}
+
+func (s *Server) apiLoginCache() *ttlCache[string, bool] {
 	s.apiLogins.once.Do(func() { s.apiLogins.cache = newTTLCache[string, bool](apiLoginInterval, cacheEntries) })
-	if _, ok := s.apiLogins.cache.get(fingerprint, s.now()); ok {
-		return false
-	}
-	s.apiLogins.cache.put(fingerprint, true, s.now())
-	return true
+	return s.apiLogins.cache
 }
 
 // writeJSON sends v with the status.

@@ -437,6 +437,17 @@ func TestAPI(t *testing.T) {
 			}
 		}
 
+		// The clerk signed in once on the pages, then made many API calls
+		// without a cookie: one more login, not one per call.
+		db, _ := auditDB(t, cfgPath)
+		var logins int
+		if err := db.QueryRow(`SELECT count(*) FROM logins WHERE account_id = (SELECT id FROM accounts WHERE email = 'julien.bernard@justice.test')`).Scan(&logins); err != nil {
+			t.Fatal(err)
+		}
+		if logins != 2 {
+			t.Errorf("the clerk has %d logins, want 2 (the pages' session, then the API's)", logins)
+		}
+
 		// Cross-site requests from a browser are refused, before anything.
 		callAPI(t, pierreAPI, "GET", api("/cases"), nil, "Sec-Fetch-Site", "cross-site").wantProblem(t, 403, "cross-site")
 		callAPI(t, pierreAPI, "POST", lock, strings.NewReader(`{"reason":"x"}`), "Content-Type", js, "Origin", "https://evil.example").wantProblem(t, 403, "cross-site")
