@@ -153,9 +153,10 @@ func (s *Server) apiFolders(w http.ResponseWriter, r *http.Request) {
 		return apiFolder{ID: f.ID, Name: f.Name, Kind: f.Kind, Section: f.Section(), PartyID: f.PartyID, ParentID: f.ParentID,
 			Position: f.Position, Confidential: f.Confidential()}
 	}, p)
-	if s.deps.Documents != nil && c.State == string(rights.StateInProgress) {
+	if s.deps.Documents != nil && c.State == string(rights.StateInProgress) { // depositAllowed's rule, the case already read
 		for i := range page.Items {
-			page.Items[i].CanDeposit = s.depositAllowed(r.Context(), c.ID, page.Items[i].ID, acc.ID) == nil
+			ok, err := s.deps.Documents.CanDeposit(r.Context(), c.ID, page.Items[i].ID, acc.ID)
+			page.Items[i].CanDeposit = err == nil && ok
 		}
 	}
 	s.writeJSON(w, r, http.StatusOK, page)

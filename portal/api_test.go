@@ -179,3 +179,52 @@ func TestAPIPagination(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIRefusalsAreProblems: under /api/ the pages the middleware would
+// draw (refusals, errors) become problem documents with the French texts
+// of the page and the English title of the code; registration and terms
+// are problems instead of redirects. Elsewhere nothing changes.
+func TestAPIRefusalsAreProblems(t *testing.T) {
+	srv := apiTestServer(t)
+	serve := func(path string, f func(w http.ResponseWriter, r *http.Request)) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		f(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	decode := func(rec *httptest.ResponseRecorder) Problem {
+		t.Helper()
+		if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+			t.Fatalf("Content-Type %q: %s", ct, rec.Body)
+		}
+		var p Problem
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rec := serve("/api/v1/cases", func(w http.ResponseWriter, r *http.Request) {
+		srv.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Code: "account-suspended", Title: "Compte suspendu",
+			Message: "Votre compte a été suspendu : radié.", Todo: "Contactez l’administrateur."})
+	})
+	p := decode(rec)
+	if rec.Code != 403 || p.Code != "account-suspended" || p.Title != "Compte suspendu" || p.TitleEN != "Account suspended" ||
+		p.Detail != "Votre compte a été suspendu : radié. Contactez l’administrateur." || p.Type != "urn:sceau:problem:account-suspended" {
+		t.Errorf("refusal: %d %+v", rec.Code, p)
+	}
+	rec = serve("/api/v1/cases", func(w http.ResponseWriter, r *http.Request) { srv.renderError(w, r, http.StatusServiceUnavailable) })
+	if p := decode(rec); rec.Code != 503 || p.Code != "service-unavailable" || p.TitleEN != "Service unavailable" || p.Detail == "" {
+		t.Errorf("error page: %d %+v", rec.Code, p)
+	}
+	rec = serve("/api/v1/me", func(w http.ResponseWriter, r *http.Request) { srv.redirectBrowser(w, r, "/conditions") })
+	if p := decode(rec); rec.Code != 403 || p.Code != "terms-not-accepted" || p.DetailEN == "" {
+		t.Errorf("terms: %d %+v", rec.Code, p)
+	}
+	rec = serve("/", func(w http.ResponseWriter, r *http.Request) { srv.redirectBrowser(w, r, "/conditions") })
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/conditions" {
+		t.Errorf("a page: %d %v", rec.Code, rec.Header())
+	}
+	rec = serve("/affaires/1", func(w http.ResponseWriter, r *http.Request) { srv.renderError(w, r, http.StatusNotFound) })
+	if !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Errorf("a page's error is %q", rec.Header().Get("Content-Type"))
+	}
+}
