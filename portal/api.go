@@ -150,7 +150,7 @@ func (s *Server) apiGuard(next http.Handler) http.Handler {
 				"The API refuses requests from other sites; a portal page must add the "+apiHeader+" header.")
 			return
 		}
-		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
+		if r.ContentLength != 0 && r.Body != http.NoBody { // -1: a body of unknown length (chunked, HTTP/2)
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || (mt != "application/json" && mt != "application/octet-stream") {
 				s.problem(w, r, http.StatusUnsupportedMediaType, "unsupported-media-type",
