@@ -60,7 +60,7 @@ func orderFor(t *testing.T, c *http.Client, page, name string) (int, string, str
 	t.Helper()
 	_, body := getBody(t, c, page)
 	i := strings.Index(body, `<section class="order"`)
-	if i < 0 || !strings.Contains(body[i:], name) {
+	if i < 0 || !strings.Contains(body[i:], htmlEsc(name)) {
 		t.Fatalf("no order section for %s:\n%s", name, body)
 	}
 	sec := body[i:]
@@ -349,3 +349,130 @@ func readAll(t *testing.T, resp *http.Response) string {
 
 // htmlEsc is how html/template writes the apostrophe of a name.
 func htmlEsc(s string) string { return strings.ReplaceAll(s, "'", "&#39;") }
+
+// TestRetrievalCounterFaults: the SMTP server down when the expert orders
+// (the order stands, the mail goes out once it is back); a forged cookie;
+// collecting before giving the code; five wrong codes lock the order until
+// the expert re-arms it; the link works in another browser; after
+// collection, the person declares the certificate lost (the expert is
+// told, the portal refuses it); a re-issue after deactivation is refused
+// and deactivating revokes.
+func TestRetrievalCounterFaults(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
+		setListeners(t)
+		srv := smtptest.Start(t)
+		t.Setenv("SCEAU_MAIL_TRANSPORT", "smtp")
+		t.Setenv("SCEAU_MAIL_SMTP_HOST", srv.Host())
+		t.Setenv("SCEAU_MAIL_SMTP_PORT", strconv.Itoa(srv.Port()))
+		t.Setenv("SCEAU_MAIL_SMTP_SECURITY", "none")
+		t.Setenv("SCEAU_MAIL_POLL_INTERVAL", "100ms")
+		r := startServe(t, cfgPath)
+		r.waitStatus("admin", "/readyz", 200)
+		root := filepath.Join(dir, "ca", "root.crt")
+		const name, email = "Jean-Marc L'Hôte", "jm.lhote@exemple.fr"
+		pierre, caseID, page := counterCase(t, r, dir, name, email)
+
+		// The SMTP server is down when the expert orders (once: the
+		// outbox's first retry comes after about 30 s).
+		outage := strings.HasSuffix(t.Name(), "sqlite")
+		if outage {
+			srv.Close()
+		}
+		code, body, _, _ := orderFor(t, pierre, page, name)
+		if code != 200 || codeRe.FindStringSubmatch(body) == nil {
+			t.Fatalf("order with SMTP down: %d\n%s", code, body)
+		}
+		collectCode := codeRe.FindStringSubmatch(body)[1]
+		if outage {
+			time.Sleep(500 * time.Millisecond)
+			srv.Restart(t)
+			deadline := time.Now().Add(60 * time.Second)
+			for len(srv.Messages()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		_, _, m := waitSMTP(t, r, srv, email, linkRe2)
+		link := onListener(t, r, "counter", m[0])
+
+		// A forged cookie leads nowhere; no cookie at all says to use the mail.
+		forged := counterClient(t, root)
+		cu, _ := url.Parse(r.url("counter", "/retrait"))
+		forged.Jar.SetCookies(cu, []*http.Cookie{{Name: "sceau_retrait", Value: "forged-token", Path: "/retrait"}})
+		if code, body := getBody(t, forged, r.url("counter", "/retrait")); code != 410 || !strings.Contains(body, "plus valable") {
+			t.Fatalf("forged cookie: %d\n%s", code, body)
+		}
+		if code, body := getBody(t, clientWith(t, root, nil), r.url("counter", "/retrait")); code != 400 || !strings.Contains(body, "Ouvrez le lien reçu par courriel") {
+			t.Fatalf("no cookie: %d", code)
+		}
+
+		person := counterClient(t, root)
+		_, landing := getBody(t, person, link)
+		csrf := csrfRe.FindStringSubmatch(landing)[1]
+		// Collecting before the code: refused, nothing made.
+		if code, body := postForm(t, person, r.url("counter", "/retrait/certificat"), url.Values{"csrf": {csrf}, "nonce": {"n-0000000000000000"}}); code != 422 || !strings.Contains(body, "Saisissez d’abord le code") {
+			t.Fatalf("collect before the code: %d", code)
+		}
+		for i := 0; i < 5; i++ {
+			if code, _ := postForm(t, person, r.url("counter", "/retrait/code"), url.Values{"csrf": {csrf}, "code": {"ZZZZ-ZZZZ"}}); code != 422 {
+				t.Fatalf("wrong code %d: %d", i, code)
+			}
+		}
+		if code, body := postForm(t, person, r.url("counter", "/retrait/code"), url.Values{"csrf": {csrf}, "code": {collectCode}}); code != 403 || !strings.Contains(body, "Retrait bloqué") {
+			t.Fatalf("right code on a locked order: %d\n%s", code, body)
+		}
+		_, body = getBody(t, pierre, page)
+		if !strings.Contains(body, "Retrait bloqué après 5 codes erronés") {
+			t.Fatalf("the expert does not see the lock:\n%s", body)
+		}
+		pid := participantOf(t, body)
+		if code, _ := postForm(t, pierre, r.url("portal", "/affaires/"+caseID+"/participants/"+pid+"/certificat/debloquer"), url.Values{"csrf": {csrfRe.FindStringSubmatch(body)[1]}}); code != 200 {
+			t.Fatalf("re-arm: %d", code)
+		}
+		// The link copied into another browser works too (until collected).
+		other := counterClient(t, root)
+		_, landing = getBody(t, other, link)
+		if !strings.Contains(landing, "Code de retrait") {
+			t.Fatalf("the link in another browser:\n%s", landing)
+		}
+		code, body = postForm(t, other, r.url("counter", "/retrait/code"), url.Values{"csrf": {csrfRe.FindStringSubmatch(landing)[1]}, "code": {collectCode}})
+		if code != 200 {
+			t.Fatalf("code after re-arming: %d", code)
+		}
+		code, body = postForm(t, other, r.url("counter", "/retrait/certificat"), url.Values{"csrf": {csrfRe.FindStringSubmatch(body)[1]},
+			"nonce": {nonceRe.FindStringSubmatch(body)[1]}, "guide": {"windows"}, "profile": {"compatible"}})
+		if code != 200 {
+			t.Fatalf("collect: %d\n%s", code, body)
+		}
+		p12, _ := base64.StdEncoding.DecodeString(bundleRe.FindStringSubmatch(html.UnescapeString(body))[1])
+		key, leaf, chain, err := bundle.Decode(p12, passwordRe.FindStringSubmatch(body)[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		jm := clientWith(t, root, &tls.Certificate{Certificate: [][]byte{leaf.Raw, chain[0].Raw}, PrivateKey: key, Leaf: leaf})
+		_, terms := getBody(t, jm, r.url("portal", "/"))
+		postForm(t, jm, r.url("portal", "/conditions"), url.Values{"csrf": {csrfRe.FindStringSubmatch(terms)[1]}, "terms": {"2026-11"}})
+		_, account := getBody(t, jm, r.url("portal", "/compte"))
+		if !strings.Contains(account, "Déclarer mon certificat perdu") {
+			t.Fatalf("no loss declaration on the litigant's account page:\n%s", account)
+		}
+		if code, body := postForm(t, jm, r.url("portal", "/compte/certificat-perdu"), url.Values{"csrf": {csrfRe.FindStringSubmatch(account)[1]}}); code != 200 || !strings.Contains(body, "Certificat déclaré perdu") {
+			t.Fatalf("declare lost: %d\n%s", code, body)
+		}
+		waitSMTP(t, r, srv, "pierre.durand@experts.test", regexp.MustCompile(`a déclaré perdu`))
+		r.waitFor("the lost certificate refused", func() (bool, string) {
+			code, body := getBody(t, clientWith(t, root, &tls.Certificate{Certificate: [][]byte{leaf.Raw, chain[0].Raw}, PrivateKey: key, Leaf: leaf}), r.url("portal", "/"))
+			return code == 403, strconv.Itoa(code) + body
+		})
+
+		// Deactivated: no new order.
+		_, body = getBody(t, pierre, page)
+		if code, _ := postForm(t, pierre, r.url("portal", "/affaires/"+caseID+"/participants/"+pid+"/actif"), url.Values{"csrf": {csrfRe.FindStringSubmatch(body)[1]}, "active": {"0"}}); code != 200 {
+			t.Fatalf("deactivate: %d", code)
+		}
+		code, body = postForm(t, pierre, r.url("portal", "/affaires/"+caseID+"/participants/"+pid+"/certificat"), url.Values{
+			"csrf": {csrfRe.FindStringSubmatch(body)[1]}, "nonce": {"inactive-nonce-000000"}, "display_name": {name}, "email": {email}})
+		if code != 409 || codeRe.MatchString(body) {
+			t.Fatalf("order for an inactive participant: %d", code)
+		}
+	})
+}
