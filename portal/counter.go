@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"html/template"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,13 +53,15 @@ type deliveredPage struct {
 	Guides                                                                        []useragent.GuideInfo
 }
 
-// noReferrer: the counter's pages send no Referer at all, not even to
-// Sceau (the portal's own pages use same-origin, which its Origin check
-// needs; the counter's forms carry their own token instead).
-func noReferrer(next http.Handler) http.Handler {
+// counterRequest prepares the counter's requests: no Referer at all, not
+// even to Sceau (the portal's pages use same-origin, which its Origin
+// check needs; the counter's forms carry their own token instead), and
+// the visitor's address and request id for the audit trail (there is no
+// account or certificate yet).
+func counterRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Referrer-Policy", "no-referrer")
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withActor(r.Context(), r, nil, nil)))
 	})
 }
 
@@ -195,16 +196,6 @@ func (s *Server) renderCounter(w http.ResponseWriter, r *http.Request, status in
 	s.renderPage(w, r, status, "counter", p)
 }
 
-// clientAddress is the connection's IP address (no port), for the
-// per-address limit and the collection notice.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // checkCode takes the collection code. A wrong code, a locked order and
 // an address over its limit get the same answer.
 func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) {
@@ -218,7 +209,7 @@ func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) {
 	}
 	cc := s.cfg.Counter.withDefaults()
 	typed := r.PostFormValue("code")
-	_, err := s.deps.Orders.VerifyCode(r.Context(), v.Order.TokenHash, clientAddress(r), s.now(),
+	_, err := s.deps.Orders.VerifyCode(r.Context(), v.Order.TokenHash, remoteIP(r.RemoteAddr), s.now(),
 		model.CodeLimits{PerOrder: cc.CodeAttempts, PerAddress: cc.AddressAttempts, Window: time.Hour},
 		func(o *model.CertificateOrder) bool { return retrieval.CodeMatches(o, typed) })
 	switch {
@@ -241,6 +232,13 @@ func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) {
 // collect makes the certificate and hands over the bundle with its
 // password in this one response (never stored, never emailed).
 func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
+	// A double click: the second request joins the first, even when the
+	// first has already finished and the order reads "collected" now.
+	if run := s.joinedCollection(r); run != nil {
+		<-run.ready
+		s.answerCollection(w, r, run, 0)
+		return
+	}
 	v, ok := s.counterOrder(w, r)
 	if !ok {
 		return
@@ -270,8 +268,28 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 		run.page, run.err = s.makeBundle(r, v, profile, guide)
 		s.collections.done(run)
 	} else {
-		<-run.ready // a double click: the same answer as the first click
+		<-run.ready
 	}
+	s.answerCollection(w, r, run, v.Order.ID)
+}
+
+// joinedCollection finds the run of the same form (same link, same nonce)
+// if one is in flight or just finished, checking the form's token and the
+// code cookie as the first request did.
+func (s *Server) joinedCollection(r *http.Request) *collectionRun {
+	c, err := r.Cookie(counterCookie)
+	nonce := r.PostFormValue("nonce")
+	if err != nil || c.Value == "" || nonce == "" || len(nonce) > 64 {
+		return nil
+	}
+	hash := retrieval.HashToken(c.Value)
+	if !s.checkCounterCSRF(r, hash) || !s.codeOK(r, hash) {
+		return nil
+	}
+	return s.collections.find(hash + "\x00" + nonce)
+}
+
+func (s *Server) answerCollection(w http.ResponseWriter, r *http.Request, run *collectionRun, orderID int64) {
 	err := run.err
 	switch {
 	case errors.Is(err, model.ErrCollectionBusy):
@@ -283,7 +301,7 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, model.ErrOrderUnusable):
 		s.linkGone(w, r)
 	case err != nil:
-		s.log.Error("collecting a certificate", "order", v.Order.ID, "request_id", RequestID(r.Context()), "err", err)
+		s.log.Error("collecting a certificate", "order", orderID, "request_id", RequestID(r.Context()), "err", err)
 		s.counterMessage(w, r, http.StatusServiceUnavailable, "Le certificat n’a pas pu être préparé",
 			"Un incident technique a empêché la préparation de votre certificat. Rien n’a été consommé : votre lien et votre code restent valables.",
 			"Réessayez dans quelques minutes depuis le lien du courriel. Si l’incident persiste, prévenez l’expert.")
@@ -294,7 +312,7 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) makeBundle(r *http.Request, v *model.OrderView, profile bundle.Profile, guide string) (*deliveredPage, error) {
-	addr := clientAddress(r)
+	addr := remoteIP(r.RemoteAddr)
 	// The certificate's OU is "Affaire <ref>", at most 64 characters.
 	caseRef := []rune(v.CaseRef)
 	if len(caseRef) > 56 {
@@ -373,6 +391,12 @@ func (c *collections) join(key string) (*collectionRun, bool) {
 	run := &collectionRun{key: key, ready: make(chan struct{})}
 	c.runs[key] = run
 	return run, true
+}
+
+func (c *collections) find(key string) *collectionRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runs[key]
 }
 
 func (c *collections) done(run *collectionRun) {

@@ -313,6 +313,26 @@ func TestRetrievalCounterJourney(t *testing.T) {
 			return code == 403, strconv.Itoa(code) + body
 		})
 
+		// Every step is in the case's journal, with no secret in it.
+		var csv string
+		r.waitFor("the CA revocation in the journal", func() (bool, string) {
+			_, csv = getBody(t, pierre, r.url("portal", "/affaires/"+caseID+"/journal.csv"))
+			return strings.Contains(csv, "certificate.revoked"), csv
+		})
+		for _, action := range []string{"certificate.order", "certificate.code_refused", "certificate.code_accepted", "certificate.collect", "certificate.revoke"} {
+			if !strings.Contains(csv, action) {
+				t.Errorf("journal without %s:\n%s", action, csv)
+			}
+		}
+		for _, secret := range []string{token, collectCode, password} {
+			if strings.Contains(csv, secret) {
+				t.Errorf("a secret in the journal:\n%s", csv)
+			}
+		}
+		if out, _, err := execute(t, "audit", "verify", "--config", cfgPath); err != nil {
+			t.Errorf("sceau audit verify: %v\n%s", err, out)
+		}
+
 		// Secrets never reach the logs.
 		logs := r.stdout.String() + r.stderr.String()
 		for what, secret := range map[string]string{"token": token, "code": collectCode, "password": password} {

@@ -103,6 +103,18 @@ var (
 	ErrNotOrderable = errors.New("no litigant certificate for this participant")
 )
 
+// Audit actions of the retrieval counter (with model.AuditCertificateOrder
+// and model.AuditCertificateCollect).
+const (
+	AuditCodeAccepted      = "certificate.code_accepted" // the collection code was right
+	AuditCodeRefused       = "certificate.code_refused"  // wrong code, locked order or address over its limit
+	AuditCertificateRevoke = "certificate.revoke"        // the expert revoked a participant's certificates
+	AuditOrderRearm        = "certificate.rearm"         // the expert unlocked an order
+	AuditCertificateLost   = "certificate.lost"          // the holder declared it lost
+	AuditCertificateCARev  = "certificate.revoked"       // the CA revoked it (worker)
+	AuditCertificateExpiry = "certificate.expiry_notice" // expiry warnings queued
+)
+
 // ErrWrongCode is the one answer to a wrong code, a locked order or an
 // address over its limit: it reveals nothing about which.
 var ErrWrongCode = errors.New("collection code refused")

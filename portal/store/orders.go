@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -42,9 +43,10 @@ func (s *Store) CreateOrder(ctx context.Context, actor int64, o *model.Certifica
 			return err
 		}
 		now := now()
-		if err := tx.Model(&model.CertificateOrder{}).Where("participant_id = ? AND state = ?", p.ID, model.OrderOpen).
-			Updates(map[string]any{"state": model.OrderReplaced, "closed_at": now}).Error; err != nil {
-			return err
+		replaced := tx.Model(&model.CertificateOrder{}).Where("participant_id = ? AND state = ?", p.ID, model.OrderOpen).
+			Updates(map[string]any{"state": model.OrderReplaced, "closed_at": now})
+		if replaced.Error != nil {
+			return replaced.Error
 		}
 		if err := markDue(tx, "participant_id = ?", []any{p.ID}, now, reasonSuperseded); err != nil {
 			return err
@@ -66,7 +68,15 @@ func (s *Store) CreateOrder(ctx context.Context, actor int64, o *model.Certifica
 			return err
 		}
 		order = o
-		return enqueueMail(tx, msg)
+		if err := enqueueMail(tx, msg); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("pour %s <%s>, validité %d j, %d retrait(s), lien jusqu’au %s", o.Name, o.Email, o.ValidityDays,
+			o.DownloadsAllowed, o.LinkExpiresAt.UTC().Format(time.RFC3339))
+		if replaced.RowsAffected > 0 {
+			detail += ", remplace la commande précédente"
+		}
+		return s.audit(tx, model.AuditCertificateOrder, actor, o.CaseID, model.AuditObjects("participant", p.ID, "order", o.ID), detail)
 	})
 	if errors.Is(err, ErrStateConflict) {
 		var again model.CertificateOrder
@@ -158,6 +168,10 @@ func (s *Store) VerifyCode(ctx context.Context, tokenHash, address string, at ti
 	var out *model.CertificateOrder
 	wrong := false
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		refuse := func(o *model.CertificateOrder, why string) error {
+			wrong = true
+			return s.audit(tx, model.AuditCodeRefused, 0, o.CaseID, model.AuditObjects("participant", o.ParticipantID, "order", o.ID), why)
+		}
 		var os []model.CertificateOrder
 		if err := tx.Raw("SELECT * FROM certificate_orders WHERE token_hash = ?"+s.forUpdate(), tokenHash).Scan(&os).Error; err != nil {
 			return err
@@ -172,28 +186,32 @@ func (s *Store) VerifyCode(ctx context.Context, tokenHash, address string, at ti
 		case !o.Usable(at):
 			return model.ErrOrderUnusable
 		case o.LockedAt != nil:
-			return model.ErrWrongCode
+			return refuse(o, "commande bloquée")
 		}
 		var n int64
 		if err := tx.Model(&struct{}{}).Table("counter_failures").Where("address = ? AND at > ?", address, at.Add(-lim.Window).UTC()).Count(&n).Error; err != nil {
 			return err
 		}
 		if n >= int64(lim.PerAddress) {
-			return model.ErrWrongCode
+			return refuse(o, "trop d’essais depuis cette adresse")
 		}
 		if match(o) {
 			out = o
-			return nil
+			return s.audit(tx, model.AuditCodeAccepted, 0, o.CaseID, model.AuditObjects("participant", o.ParticipantID, "order", o.ID), "")
 		}
-		wrong = true
 		upd := map[string]any{"failed_attempts": gorm.Expr("failed_attempts + 1")}
+		why := fmt.Sprintf("code erroné (%d/%d)", o.FailedAttempts+1, lim.PerOrder)
 		if o.FailedAttempts+1 >= lim.PerOrder {
 			upd["locked_at"] = at.UTC()
+			why += ", commande bloquée"
 		}
 		if err := tx.Model(&model.CertificateOrder{}).Where("id = ?", o.ID).Updates(upd).Error; err != nil {
 			return err
 		}
-		return tx.Exec("INSERT INTO counter_failures (address, at) VALUES (?, ?)", address, at.UTC()).Error
+		if err := tx.Exec("INSERT INTO counter_failures (address, at) VALUES (?, ?)", address, at.UTC()).Error; err != nil {
+			return err
+		}
+		return refuse(o, why)
 	})
 	if err != nil {
 		return nil, err
@@ -296,7 +314,11 @@ func (s *Store) CompleteCollection(ctx context.Context, col *model.Collection, r
 		if err != nil {
 			return err
 		}
-		return enqueueMail(tx, msgs...)
+		if err := enqueueMail(tx, msgs...); err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditCertificateCollect, acc.ID, o.CaseID, model.AuditObjects("participant", p.ID, "order", o.ID),
+			fmt.Sprintf("certificat n° %s, profil %s, retiré depuis %s", cc.Serial, cc.Profile, cc.CollectedFrom))
 	})
 	if err != nil {
 		return nil, err
@@ -376,8 +398,12 @@ func (s *Store) CancelOrders(ctx context.Context, caseID, actor, participantID i
 		}
 		res := tx.Model(&model.CollectedCertificate{}).Where("case_id = ? AND participant_id = ? AND revoked_at IS NULL AND revoke_due IS NULL", caseID, participantID).
 			Updates(map[string]any{"revoke_due": at, "revoke_reason": 9})
+		if res.Error != nil {
+			return res.Error
+		}
 		n = res.RowsAffected
-		return res.Error
+		return s.audit(tx, model.AuditCertificateRevoke, actor, caseID, model.AuditObjects("participant", participantID),
+			fmt.Sprintf("%d certificat(s) à révoquer, liens de retrait annulés", n))
 	})
 	return n, err
 }
@@ -397,7 +423,7 @@ func (s *Store) RearmOrder(ctx context.Context, caseID, actor, participantID int
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return s.audit(tx, model.AuditOrderRearm, actor, caseID, model.AuditObjects("participant", participantID), "")
 	})
 }
 
@@ -446,6 +472,9 @@ func (s *Store) DeclareLost(ctx context.Context, accountID int64, render model.L
 			if err := enqueueMail(tx, msg); err != nil {
 				return err
 			}
+			if err := s.audit(tx, model.AuditCertificateLost, accountID, o.CaseID, model.AuditObjects("participant", c.ParticipantID, "order", o.ID), "certificat déclaré perdu"); err != nil {
+				return err
+			}
 		}
 		n = len(cs)
 		return nil
@@ -481,7 +510,18 @@ func (s *Store) DueRevocations(ctx context.Context, limit int) ([]model.Collecte
 
 // MarkRevoked records that the CA revoked a collected certificate.
 func (s *Store) MarkRevoked(ctx context.Context, id int64, at time.Time) error {
-	return s.gorm(ctx).Model(&model.CollectedCertificate{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", at.UTC()).Error
+	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
+		var c model.CollectedCertificate
+		if err := tx.First(&c, id).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&model.CollectedCertificate{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", at.UTC())
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		return s.audit(tx, model.AuditCertificateCARev, c.AccountID, c.CaseID, model.AuditObjects("participant", c.ParticipantID, "order", c.OrderID),
+			fmt.Sprintf("certificat n° %s révoqué (motif RFC 5280 %d)", c.Serial, c.RevokeReason))
+	})
 }
 
 // WarnExpiring queues the expiry warnings of certificates that expire
@@ -526,6 +566,10 @@ func (s *Store) WarnExpiring(ctx context.Context, at, horizon time.Time, render 
 				return err
 			}
 			if err := enqueueMail(tx, msgs...); err != nil {
+				return err
+			}
+			if err := s.audit(tx, model.AuditCertificateExpiry, c.AccountID, c.CaseID, model.AuditObjects("participant", c.ParticipantID, "order", c.OrderID),
+				"certificat n° "+c.Serial+" expire le "+c.NotAfter.UTC().Format("2006-01-02")); err != nil {
 				return err
 			}
 			sent++
