@@ -206,8 +206,12 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64
 		return
 	}
 	mayLock := s.deps.Documents != nil && canLock(c, acc)
+	partyNames := s.partyNames(r.Context(), caseID, acc.ID)
 	for i := range folders {
 		f := folderRow{ID: folders[i].ID, Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()}
+		if pid := folders[i].PartyID; pid != nil && partyNames[*pid] != "" {
+			f.Section = "Partie " + partyNames[*pid] // each party has its own Dires and Pièces
+		}
 		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) {
 			if ok, err := s.deps.Documents.CanDeposit(r.Context(), caseID, f.ID, acc.ID); err == nil && ok {
 				f.DepositURL = depositURL(caseID, f.ID, p.CSRF)
@@ -230,6 +234,23 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64
 	}
 	p.Kinds = kindOptions()
 	s.renderPage(w, r, status, "case", p)
+}
+
+// partyNames maps the case's party ids to their names (none when the
+// parties cannot be listed: the folders then show their section only).
+func (s *Server) partyNames(ctx context.Context, caseID, accountID int64) map[int64]string {
+	names := map[int64]string{}
+	if s.deps.Members == nil {
+		return names
+	}
+	parties, err := s.deps.Members.Parties(ctx, caseID, accountID)
+	if err != nil {
+		return names
+	}
+	for _, p := range parties {
+		names[p.ID] = p.Name
+	}
+	return names
 }
 
 // caseDocuments lists the documents this person may read, by folder, and

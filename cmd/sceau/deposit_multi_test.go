@@ -139,6 +139,20 @@ func TestDepositSeveralFilesPDFAAndCopy(t *testing.T) {
 			t.Errorf("a lone copy: %d\n%s", code, body)
 		}
 
+		// More files than the receipt lists: the first 20 are kept and named,
+		// the rest refused with the limit, none stored unseen.
+		var many []depositPart
+		for i := 1; i <= 21; i++ {
+			many = append(many, depositPart{"file", "annexe-" + itoa(i) + ".txt", []byte("annexe " + itoa(i))})
+		}
+		if code, body, _ := uploadParts(t, pierre, depositURL, "piece", many...); code != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, "au plus 20 fichiers") || !strings.Contains(body, "annexe-20.txt") {
+			t.Errorf("21 files in one deposit: %d\n%s", code, body)
+		}
+		if _, body := getBody(t, pierre, casePage); !strings.Contains(body, ">annexe-20.txt<") || strings.Contains(body, "annexe-21.txt") {
+			t.Errorf("after 21 files, the case page lists:\n%s", body)
+		}
+
 		resp, err = pierre.Get(r.url("portal", "/static/deposit.js"))
 		if err != nil {
 			t.Fatal(err)

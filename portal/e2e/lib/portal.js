@@ -67,4 +67,11 @@ function documentRow(page, fileName) {
   return page.locator('table.documents tr', { has: page.getByRole('link', { name: fileName, exact: true }) });
 }
 
-module.exports = { register, createCase, setState, addParty, addParticipant, documentRow };
+// depositForm opens the folded deposit form of a folder and returns it.
+async function depositForm(page, folderName, nth = 0) {
+  const box = page.locator('details.deposit', { has: page.locator('summary', { hasText: `« ${folderName} »` }) }).nth(nth);
+  if (!(await box.evaluate((d) => d.open))) await box.locator('summary').click();
+  return box.locator('form.deposit');
+}
+
+module.exports = { depositForm, register, createCase, setState, addParty, addParticipant, documentRow };

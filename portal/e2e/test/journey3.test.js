@@ -91,8 +91,10 @@ let dire;
 step('journey 3: the lawyer deposits a dire with many files, each with its progress bar', async () => {
   const p = page['avocate-sophie-lefevre'];
   await p.goto(`${s.portal}/affaires/${caseID}`);
-  const form = p.locator('form.deposit', { has: p.getByRole('button', { name: /Déposer dans « Dires »/ }) }).first();
-  assert.equal(await form.count(), 1, 'the lawyer has a deposit form in her party’s Dires folder');
+  // Her party's folders and the registry's, not the other party's.
+  const folders = await p.locator('ul.tree > li', { has: p.locator('details.deposit') }).locator('h3').allTextContents();
+  assert.deepEqual(folders.map((f) => f.replace(/\s+/g, ' ').trim()), ['Partie Hélène Dupré-Lefèvre Dires', 'Partie Hélène Dupré-Lefèvre Pièces', 'Greffe Communication vers le greffe']);
+  const form = await portal.depositForm(p, 'Dires');
   const annex = (i) => ({ name: `annexe-${String(i).padStart(2, '0')}.txt`, mimeType: 'text/plain', buffer: Buffer.from(`Annexe ${i} au dire n°1\n`) });
   // Too many files: said next to the field, nothing sent.
   const fileInput = form.locator('input[type=file][name=file]');
