@@ -62,16 +62,44 @@ func (c CounterConfig) withDefaults() CounterConfig {
 	return c
 }
 
-// orderForm reads and checks the order form; the person's name, email
-// and phone come from the participant record unless the expert corrects
-// them here.
-func (s *Server) orderForm(r *http.Request, p *model.Participant) (*model.CertificateOrder, map[string]string, model.ValidationErrors) {
-	cc := s.cfg.Counter.withDefaults()
+// OrderInput is what the expert asks for, from the participants page or
+// the JSON API. Empty fields take the participant's details and the
+// configured defaults; Nonce identifies the form (or API request) so that
+// sending it twice places one order.
+type OrderInput struct {
+	Name, Email, Phone                string
+	ValidityDays, Downloads, LinkDays int // 0: the default
+	Nonce                             string
+}
+
+// orderForm reads the participants page's order form.
+func orderForm(r *http.Request) (OrderInput, map[string]string, model.ValidationErrors) {
 	f := map[string]string{}
 	for _, k := range []string{"display_name", "email", "phone", "validity_days", "downloads", "link_days", "nonce"} {
 		f[k] = strings.TrimSpace(r.PostFormValue(k))
 	}
-	o := &model.CertificateOrder{CaseID: p.CaseID, ParticipantID: p.ID, Name: f["display_name"], Email: f["email"], Phone: f["phone"], FormNonce: f["nonce"]}
+	in := OrderInput{Name: f["display_name"], Email: f["email"], Phone: f["phone"], Nonce: f["nonce"]}
+	var errs model.ValidationErrors
+	for field, dst := range map[string]*int{"validity_days": &in.ValidityDays, "downloads": &in.Downloads, "link_days": &in.LinkDays} {
+		if f[field] == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f[field])
+		if err != nil || n < 1 {
+			errs = append(errs, model.FieldError{Field: field, Message: "Indiquez un nombre entier positif."})
+			continue
+		}
+		*dst = n
+	}
+	return in, f, errs
+}
+
+// newOrder checks an order for participant p against the configured
+// limits; the errors name the form's fields.
+func (s *Server) newOrder(p *model.Participant, in OrderInput) (*model.CertificateOrder, model.ValidationErrors) {
+	cc := s.cfg.Counter.withDefaults()
+	o := &model.CertificateOrder{CaseID: p.CaseID, ParticipantID: p.ID, Name: strings.TrimSpace(in.Name), Email: strings.TrimSpace(in.Email),
+		Phone: strings.TrimSpace(in.Phone), FormNonce: in.Nonce}
 	if o.Name == "" {
 		o.Name = p.DisplayName
 	}
@@ -89,24 +117,52 @@ func (s *Server) orderForm(r *http.Request, p *model.Participant) (*model.Certif
 			errs = append(errs, v...)
 		}
 	}
-	number := func(field string, def, max int, label string) int {
-		if f[field] == "" {
+	number := func(field string, v, def, max int, label string) int {
+		if v == 0 {
 			return def
 		}
-		n, err := strconv.Atoi(f[field])
-		if err != nil || n < 1 || n > max {
+		if v < 1 || v > max {
 			errs = append(errs, model.FieldError{Field: field, Message: label + " : un nombre entre 1 et " + strconv.Itoa(max) + "."})
 		}
-		return n
+		return v
 	}
-	o.ValidityDays = number("validity_days", cc.DefaultValidityDays, cc.MaxValidityDays, "Durée de validité en jours")
-	o.DownloadsAllowed = number("downloads", 1, cc.MaxDownloads, "Nombre de téléchargements")
-	linkDays := number("link_days", cc.DefaultLinkDays, cc.MaxLinkDays, "Durée du lien en jours")
+	o.ValidityDays = number("validity_days", in.ValidityDays, cc.DefaultValidityDays, cc.MaxValidityDays, "Durée de validité en jours")
+	o.DownloadsAllowed = number("downloads", in.Downloads, 1, cc.MaxDownloads, "Nombre de téléchargements")
+	linkDays := number("link_days", in.LinkDays, cc.DefaultLinkDays, cc.MaxLinkDays, "Durée du lien en jours")
 	o.LinkExpiresAt = s.now().Add(time.Duration(linkDays) * 24 * time.Hour)
 	if len(o.FormNonce) < 16 || len(o.FormNonce) > 64 {
 		errs = append(errs, model.FieldError{Field: "nonce", Message: "Formulaire périmé : rechargez la page et recommencez."})
 	}
-	return o, f, errs
+	return o, errs
+}
+
+// placeOrder records a checked order with its collection email and
+// returns it with the collection code (the same code for the same nonce:
+// again is true when this nonce had already placed it).
+func (s *Server) placeOrder(ctx context.Context, actor int64, o *model.CertificateOrder) (order *model.CertificateOrder, code string, again bool, err error) {
+	code = retrieval.Code(s.deps.SessionKey, o.FormNonce)
+	salt, err := retrieval.NewSalt()
+	if err != nil {
+		return nil, "", false, err
+	}
+	token, hash, err := retrieval.NewToken()
+	if err != nil {
+		return nil, "", false, err
+	}
+	o.CodeSalt, o.CodeHash, o.TokenHash = salt, retrieval.HashCode(salt, code), hash
+	order, again, err = s.deps.Orders.CreateOrder(ctx, actor, o, func(o *model.CertificateOrder, c *model.Case, expert *model.Account) (*model.OutboxMessage, error) {
+		return mail.Compose(s.deps.Templates, "order_link", o.Email, o.Name, map[string]any{
+			"Name": o.Name, "Case": c.Name, "Expert": expert.DisplayName, "ExpertEmail": expert.Email,
+			"Link": s.cfg.CounterURL + "/retrait?jeton=" + token, "Expires": o.LinkExpiresAt.In(paris).Format("02/01/2006 à 15:04"),
+		})
+	})
+	if err != nil {
+		return nil, "", false, err
+	}
+	if !again {
+		s.log.Info("certificate ordered", "case", o.CaseID, "participant", o.ParticipantID, "order", order.ID)
+	}
+	return order, code, again, nil
 }
 
 // orderPage shows the expert the collection code, once.
@@ -138,29 +194,13 @@ func (s *Server) orderCertificate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
-	o, form, errs := s.orderForm(r, p)
-	if len(errs) > 0 {
+	in, form, errs := orderForm(r)
+	o, more := s.newOrder(p, in)
+	if errs = append(errs, more...); len(errs) > 0 {
 		s.renderParticipantsOrder(w, r, http.StatusUnprocessableEntity, errs, form, pid)
 		return
 	}
-	code := retrieval.Code(s.deps.SessionKey, o.FormNonce)
-	salt, err := retrieval.NewSalt()
-	if err != nil {
-		s.renderError(w, r, http.StatusInternalServerError)
-		return
-	}
-	token, hash, err := retrieval.NewToken()
-	if err != nil {
-		s.renderError(w, r, http.StatusInternalServerError)
-		return
-	}
-	o.CodeSalt, o.CodeHash, o.TokenHash = salt, retrieval.HashCode(salt, code), hash
-	order, again, err := s.deps.Orders.CreateOrder(r.Context(), acc.ID, o, func(o *model.CertificateOrder, c *model.Case, expert *model.Account) (*model.OutboxMessage, error) {
-		return mail.Compose(s.deps.Templates, "order_link", o.Email, o.Name, map[string]any{
-			"Name": o.Name, "Case": c.Name, "Expert": expert.DisplayName, "ExpertEmail": expert.Email,
-			"Link": s.cfg.CounterURL + "/retrait?jeton=" + token, "Expires": o.LinkExpiresAt.In(paris).Format("02/01/2006 à 15:04"),
-		})
-	})
+	order, code, again, err := s.placeOrder(r.Context(), acc.ID, o)
 	switch {
 	case errors.Is(err, model.ErrNotOrderable):
 		s.renderParticipantsOrder(w, r, http.StatusConflict, model.ValidationErrors{{Field: "order", Message: "Ce participant a son propre certificat professionnel : Sceau ne lui en commande pas."}}, form, pid)
@@ -181,9 +221,6 @@ func (s *Server) orderCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	page := orderPage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Case: c, Order: order, Code: code, Again: again,
 		SMSAvailable: s.cfg.Counter.SMS != nil && order.Phone != "", Expires: order.LinkExpiresAt.In(paris).Format("02/01/2006 à 15:04")}
-	if !again {
-		s.log.Info("certificate ordered", "case", caseID, "participant", pid, "order", order.ID)
-	}
 	if r.PostFormValue("sms") == "1" && page.SMSAvailable {
 		if err := s.cfg.Counter.SMS.Send(r.Context(), order.Phone, "Sceau : votre code de retrait de certificat est "+code); err != nil {
 			s.log.Warn("sending the collection code by SMS", "order", order.ID, "err", err)
