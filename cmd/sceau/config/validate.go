@@ -254,7 +254,11 @@ func (c *Config) Validate() Problems {
 		bad("retrieval.key_type", "%q: ecdsa-p256, rsa-2048 or rsa-3072", r.KeyType)
 	}
 	switch r.SMS {
-	case "", "log":
+	case "":
+	case "log":
+		if !c.Server.Development {
+			bad("retrieval.sms", "\"log\" writes collection codes to the log: development only (server.development = true)")
+		}
 	default:
 		bad("retrieval.sms", "%q: empty (off) or \"log\" (development); no SMS provider is built in", r.SMS)
 	}
