@@ -2,8 +2,9 @@
 -- The audit trail (art. 748-6 CPC): one row per recorded action, chained
 -- by SHA-256 (see model.AuditEntry.CanonicalBytes). seq counts from 1
 -- without gaps; prev_hash is the hash of entry seq-1. audit_head is a
--- single row holding the last seq and hash: every writer locks it (SELECT
--- ... FOR UPDATE) inside the transaction of the action it records, so
+-- single row holding the last seq and hash: every writer increments it
+-- (UPDATE ... RETURNING, a row lock held until the commit) inside the
+-- transaction of the action it records, so
 -- several instances on one database append one after the other, never
 -- forking the chain. Triggers refuse UPDATE and DELETE of entries and
 -- DELETE of the head; `sceau audit verify` finds whatever gets past them.

@@ -2,17 +2,20 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
 
+	"sceau.fr/sceau/migrations"
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/rights"
 )
@@ -26,18 +29,20 @@ import (
 // recorded without doing anything; the account a method acts for (its
 // actor argument) is recorded when the context does not name one.
 //
-// The chain: appendAudit locks the single row of audit_head (FOR UPDATE
-// on PostgreSQL; SQLite transactions are immediate, one writer at a time),
-// takes seq+1 and the previous hash, computes the entry's hash
-// (model.AuditEntry.ComputeHash) and moves the head, all in the caller's
-// transaction. Two instances on one PostgreSQL database therefore append
+// The chain: appendAudit increments the single row of audit_head with
+// UPDATE ... RETURNING, which gives seq+1 and the previous hash and holds
+// the row's lock until the commit (on PostgreSQL a second writer waits,
+// then sees the committed row; SQLite transactions are immediate, one
+// writer at a time), computes the entry's hash
+// (model.AuditEntry.ComputeHash), inserts it and stores its hash in the
+// head, all in the caller's transaction. Two instances on one PostgreSQL database therefore append
 // one after the other: no fork, no gap, and a rolled-back action leaves no
 // number behind. The head row is locked last in every transaction (call
 // appendAudit after the action's own statements) and held only until the
 // commit.
 
 // auditDisabled turns appendAudit into a no-op: only the benchmark's
-// baseline sets it (export_test.go).
+// baseline sets it (audit_export_test.go).
 var auditDisabled bool
 
 // maxAuditDetail bounds the detail of an entry, in characters.
@@ -83,31 +88,103 @@ func (s *Store) appendAudit(tx *gorm.DB, e *model.AuditEntry) error {
 		return errors.New("audit: an entry needs an action")
 	}
 	e.Detail = cleanDetail(e.Detail)
-	var heads []model.AuditHead
-	if err := tx.Raw(`SELECT id, seq, hash FROM audit_head WHERE id = 1` + s.forUpdate()).Scan(&heads).Error; err != nil {
-		return fmt.Errorf("audit: reading the chain head: %w", err)
-	}
-	if len(heads) != 1 {
-		return errors.New("audit: the chain head is missing")
-	}
-	h := heads[0]
-	e.ID, e.Seq, e.PrevHash = 0, h.Seq+1, h.Hash
 	if e.At.IsZero() {
 		e.At = now()
 	}
 	e.At = e.At.UTC().Truncate(time.Microsecond) // as both databases keep it
+	ctx, db := tx.Statement.Context, tx.Statement.ConnPool
+	// Fast path: this instance usually knows the head (it wrote the last
+	// entry). The head moves only if it still is what we think, checked
+	// and locked by the same UPDATE; otherwise nothing is written and the
+	// slow path reads the real head.
+	if seq, hash, ok := s.auditHead.get(); ok {
+		e.Seq, e.PrevHash = seq+1, hash
+		e.Hash = e.ComputeHash()
+		args := auditArgs(e)
+		var res sql.Result
+		var err error
+		if s.dialect == migrations.Postgres {
+			res, err = db.ExecContext(ctx, `WITH h AS (UPDATE audit_head SET seq = $14, hash = $13 WHERE id = 1 AND seq = $15 AND hash = $12 RETURNING 1)
+				INSERT INTO audit_entries (`+auditColumns+`) SELECT $1::bigint, $2::timestamptz, $3, $4::bigint, $5, $6, $7, $8, $9::bigint, $10, $11, $12, $13 FROM h`,
+				append(args, e.Seq, seq)...)
+		} else {
+			res, err = db.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ?`, e.Seq, e.Hash, seq, hash)
+		}
+		if err != nil {
+			return fmt.Errorf("audit: appending %s: %w", e.Action, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			if s.dialect != migrations.Postgres {
+				if _, err := db.ExecContext(ctx, `INSERT INTO audit_entries (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+					return fmt.Errorf("audit: appending %s: %w", e.Action, err)
+				}
+			}
+			s.auditHead.set(e.Seq, e.Hash)
+			return nil
+		}
+	}
+	// Slow path: taking the next number locks the head row until the
+	// commit (the UPDATE's row lock on PostgreSQL; SQLite's single writer)
+	// and returns the previous hash.
+	var heads []model.AuditHead
+	if err := tx.Raw(`UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING id, seq, hash`).Scan(&heads).Error; err != nil {
+		return fmt.Errorf("audit: taking the chain head: %w", err)
+	}
+	if len(heads) != 1 {
+		return errors.New("audit: the chain head is missing")
+	}
+	e.ID, e.Seq, e.PrevHash = 0, heads[0].Seq, heads[0].Hash
 	e.Hash = e.ComputeHash()
-	if err := tx.Create(e).Error; err != nil {
+	args := auditArgs(e)
+	var res sql.Result
+	var err error
+	if s.dialect == migrations.Postgres {
+		res, err = db.ExecContext(ctx, `WITH e AS (INSERT INTO audit_entries (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq)
+			UPDATE audit_head SET hash = $13 WHERE id = 1 AND seq = (SELECT seq FROM e)`, args...)
+	} else {
+		if _, err := db.ExecContext(ctx, `INSERT INTO audit_entries (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+			return fmt.Errorf("audit: appending %s: %w", e.Action, err)
+		}
+		res, err = db.ExecContext(ctx, `UPDATE audit_head SET hash = ? WHERE id = 1 AND seq = ?`, e.Hash, e.Seq)
+	}
+	if err != nil {
 		return fmt.Errorf("audit: appending %s: %w", e.Action, err)
 	}
-	res := tx.Exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ?`, e.Seq, e.Hash, h.Seq)
-	if res.Error != nil {
-		return fmt.Errorf("audit: moving the chain head: %w", res.Error)
-	}
-	if res.RowsAffected != 1 {
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return errors.New("audit: the chain head moved under a lock")
 	}
+	s.auditHead.set(e.Seq, e.Hash)
 	return nil
+}
+
+// auditColumns are the columns appendAudit writes, in auditArgs' order.
+const auditColumns = `seq, at, action, account_id, cert_issuer, cert_serial, ip, request_id, case_id, objects, detail, prev_hash, hash`
+
+func auditArgs(e *model.AuditEntry) []any {
+	return []any{e.Seq, e.At, e.Action, e.AccountID, e.CertIssuer, e.CertSerial, e.IP, e.RequestID, e.CaseID, e.Objects, e.Detail, e.PrevHash, e.Hash}
+}
+
+// auditHeadCache is the last head this instance wrote. It is only a
+// guess: appendAudit checks it in the database before using it, so a
+// stale value (another instance appended, or the transaction rolled back)
+// costs one more statement, never a fork.
+type auditHeadCache struct {
+	mu   sync.Mutex
+	seq  int64
+	hash string
+	ok   bool
+}
+
+func (c *auditHeadCache) get() (int64, string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq, c.hash, c.ok
+}
+
+func (c *auditHeadCache) set(seq int64, hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq, c.hash, c.ok = seq, hash, true
 }
 
 // cleanDetail keeps a detail to one short line of printable text.

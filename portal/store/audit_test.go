@@ -133,6 +133,20 @@ func TestAuditFailureFailsTheAction(t *testing.T) {
 		f := newDocFixture(t, s)
 		d := f.deposit(t, s, "expert_designation", f.owner, "avant.pdf")
 		before := countDocuments(t, s)
+		// The other way round: an action that fails after its entry was
+		// appended takes the entry with it (same transaction), no gap.
+		entries := len(allEntries(t, s))
+		failing := &commitSpy{err: errors.New("disk full")}
+		if _, err := s.CreateDocument(context.Background(), f.c.ID, f.folders["expert_designation"], f.owner.ID, fakeDoc("y.pdf"), failing.commit); err == nil {
+			t.Fatal("deposit with a failing commit succeeded")
+		}
+		if n := len(allEntries(t, s)); n != entries {
+			t.Errorf("%d entries after a failed deposit, want %d", n, entries)
+		}
+		mustVerify(t, s)
+		f.deposit(t, s, "expert_designation", f.owner, "après.pdf") // the chain goes on from the head
+		mustVerify(t, s)
+		before++
 		if err := s.GormForTest().Exec(`ALTER TABLE audit_head RENAME TO audit_head_away`).Error; err != nil {
 			t.Fatal(err)
 		}
