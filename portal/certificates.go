@@ -26,6 +26,7 @@ type accountPage struct {
 	Lang, CSRF, Notice, Error, Current string
 	Account                            *model.Account
 	Certificates                       []model.AccountCertificate
+	Notifications                      *notificationForm // notifications.go
 }
 
 // showAccount lists the account's certificates, with the actions on them.
@@ -34,9 +35,10 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 var accountNotices = map[string]string{
-	"lien":   "Un courriel contenant un lien vous a été envoyé. Ouvrez-le dans un navigateur où votre nouveau certificat est installé, dans les 24 heures.",
-	"retire": "Le certificat a été retiré : il ne permet plus d’accéder à votre compte.",
-	"ajoute": "Le nouveau certificat est associé à votre compte.",
+	"lien":          "Un courriel contenant un lien vous a été envoyé. Ouvrez-le dans un navigateur où votre nouveau certificat est installé, dans les 24 heures.",
+	"retire":        "Le certificat a été retiré : il ne permet plus d’accéder à votre compte.",
+	"ajoute":        "Le nouveau certificat est associé à votre compte.",
+	"notifications": "Vos choix de notifications sont enregistrés.",
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, notice, errMsg string) {
@@ -48,7 +50,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	s.renderPage(w, r, status, "account", accountPage{Lang: "fr", CSRF: s.csrfToken(id), Notice: accountNotices[notice],
-		Error: errMsg, Current: id.Fingerprint, Account: acc, Certificates: certs})
+		Error: errMsg, Current: id.Fingerprint, Account: acc, Certificates: certs, Notifications: s.notificationSettingsForm(r)})
 }
 
 // requestCertificateLink emails the account a link to add a certificate.

@@ -51,6 +51,17 @@ type Notice struct {
 // TableName is the notices table.
 func (Notice) TableName() string { return "notices" }
 
+// NoticeEntry is a notice of an account's history with the state of its
+// mail in the outbox.
+type NoticeEntry struct {
+	Notice
+	ToAddress string
+	QueuedAt  time.Time
+	SentAt    *time.Time
+	FailedAt  *time.Time
+	Attempts  int
+}
+
 // DigestRun is the claim of one account's digest for one day.
 type DigestRun struct {
 	Day             string `gorm:"primaryKey"` // YYYY-MM-DD, Paris time

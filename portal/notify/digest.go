@@ -15,8 +15,9 @@ import (
 // is missing.
 type DigestWorker struct {
 	Store *store.Store
-	// Hour of the day (0–23) from which the previous day's digest is due.
-	Hour int
+	// Hour (0–23) and Minute of the day from which the previous day's
+	// digest is due.
+	Hour, Minute int
 	// Location of the days and of Hour; Paris when nil.
 	Location *time.Location
 	// Interval between checks; one minute when zero.
@@ -47,11 +48,11 @@ func (w *DigestWorker) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Due returns the day whose digest is due at now, or "" before Hour or
+// Due returns the day whose digest is due at now, or "" before the time or
 // once this worker has completed it.
 func (w *DigestWorker) Due(now time.Time) string {
 	local := now.In(w.loc())
-	if local.Hour() < w.Hour {
+	if local.Hour()*60+local.Minute() < w.Hour*60+w.Minute {
 		return ""
 	}
 	y, m, d := local.Date()

@@ -62,7 +62,7 @@ var RoleLabels = map[string]string{
 // Item is a document as a mail shows it.
 type Item struct {
 	Case, RG, Folder, File, Kind, Size, Depositor, Role, When string
-	CaseLink, Link                                           string
+	CaseLink, Link                                            string
 }
 
 func (r Renderer) item(d *model.NoticeDocument) Item {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,14 +70,7 @@ func (s *Store) SaveNotificationSettings(ctx context.Context, set model.Notifica
 }
 
 // NoticeEntry is a notice of the history with the state of its mail.
-type NoticeEntry struct {
-	model.Notice
-	ToAddress string
-	QueuedAt  time.Time
-	SentAt    *time.Time
-	FailedAt  *time.Time
-	Attempts  int
-}
+type NoticeEntry = model.NoticeEntry
 
 // Notices lists the account's notices, newest first: at most limit, with
 // ids below before (0: from the newest), for paging.
@@ -317,29 +311,53 @@ func (s *Store) RunDigest(ctx context.Context, day string, loc *time.Location, b
 	if batch <= 0 {
 		batch = DefaultDigestBatch
 	}
-	var after int64
-	for {
+	// The cases with documents that day, and the accounts to consider,
+	// read once; each batch then claims its accounts (the claim, not this
+	// list, decides who sends).
+	var cases []int64
+	if err := s.gorm(ctx).Raw(`SELECT DISTINCT case_id FROM documents WHERE deposited_at >= ? AND deposited_at < ?`,
+		from, to).Scan(&cases).Error; err != nil {
+		return res, err
+	}
+	if len(cases) == 0 {
+		return res, nil
+	}
+	withDocs := make(map[int64]bool, len(cases))
+	for _, c := range cases {
+		withDocs[c] = true
+	}
+	var candidates []int64
+	if err := s.gorm(ctx).Raw(`SELECT DISTINCT p.account_id FROM participants p
+		JOIN accounts a ON a.id = p.account_id
+		LEFT JOIN notification_settings ns ON ns.account_id = p.account_id
+		WHERE p.active = ? AND a.suspended_at IS NULL AND COALESCE(ns.daily_digest, ?) = ?
+		AND p.case_id IN (SELECT DISTINCT d.case_id FROM documents d WHERE d.deposited_at >= ? AND d.deposited_at < ?)
+		AND NOT EXISTS (SELECT 1 FROM digest_runs r WHERE r.day = ? AND r.account_id = p.account_id)
+		ORDER BY p.account_id`, true, true, true, from, to, day).Scan(&candidates).Error; err != nil {
+		return res, err
+	}
+	for lo := 0; lo < len(candidates); lo += batch {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		var candidates []int64
-		if err := s.gorm(ctx).Raw(`SELECT DISTINCT p.account_id FROM participants p
-			JOIN accounts a ON a.id = p.account_id
-			LEFT JOIN notification_settings ns ON ns.account_id = p.account_id
-			WHERE p.active = ? AND p.account_id > ? AND a.suspended_at IS NULL AND COALESCE(ns.daily_digest, ?) = ?
-			AND p.case_id IN (SELECT DISTINCT d.case_id FROM documents d WHERE d.deposited_at >= ? AND d.deposited_at < ?)
-			AND NOT EXISTS (SELECT 1 FROM digest_runs r WHERE r.day = ? AND r.account_id = p.account_id)
-			ORDER BY p.account_id LIMIT ?`, true, after, true, true, from, to, day, batch).Scan(&candidates).Error; err != nil {
+		accounts := candidates[lo:min(lo+batch, len(candidates))]
+		// Skip the accounts another instance claimed meanwhile (a cheap
+		// read; the claim below stays the arbiter).
+		var taken []int64
+		if err := s.gorm(ctx).Model(&model.DigestRun{}).Where("day = ? AND account_id IN ?", day, accounts).
+			Pluck("account_id", &taken).Error; err != nil {
 			return res, err
 		}
-		if len(candidates) == 0 {
-			return res, nil
+		if len(taken) > 0 {
+			accounts = slices.DeleteFunc(slices.Clone(accounts), func(id int64) bool { return slices.Contains(taken, id) })
+			if len(accounts) == 0 {
+				continue
+			}
 		}
-		after = candidates[len(candidates)-1]
 		var claimed, queued int
 		err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
 			var err error
-			claimed, queued, err = digestBatch(tx, render, day, from, to, candidates)
+			claimed, queued, err = digestBatch(tx, render, day, from, to, withDocs, accounts)
 			return err
 		})
 		if err != nil {
@@ -348,10 +366,11 @@ func (s *Store) RunDigest(ctx context.Context, day string, loc *time.Location, b
 		res.Claimed += claimed
 		res.Queued += queued
 	}
+	return res, nil
 }
 
 // digestBatch claims the digests of the accounts and queues them, inside tx.
-func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to time.Time, accounts []int64) (claimedN, queued int, err error) {
+func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to time.Time, withDocs map[int64]bool, accounts []int64) (claimedN, queued int, err error) {
 	// The claim: rows another instance inserted first (committed, or
 	// waited for on PostgreSQL) are skipped; RETURNING lists ours.
 	at := now()
@@ -372,12 +391,12 @@ func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to 
 	}
 	// The active participations of the claimed accounts in the cases
 	// with documents that day, and those cases' states.
-	var ps []model.Participant
-	if err := tx.Raw(`SELECT p.* FROM participants p WHERE p.account_id IN ? AND p.active = ?
-		AND p.case_id IN (SELECT DISTINCT d.case_id FROM documents d WHERE d.deposited_at >= ? AND d.deposited_at < ?)
-		ORDER BY p.account_id, p.case_id`, claimed, true, from, to).Scan(&ps).Error; err != nil {
+	var all []model.Participant
+	if err := tx.Raw(`SELECT p.* FROM participants p WHERE p.account_id IN ? AND p.active = ? ORDER BY p.account_id, p.case_id`,
+		claimed, true).Scan(&all).Error; err != nil {
 		return 0, 0, err
 	}
+	ps := slices.DeleteFunc(all, func(p model.Participant) bool { return !withDocs[p.CaseID] })
 	if err := withPartyIDs(tx, ps); err != nil {
 		return 0, 0, err
 	}
@@ -405,22 +424,35 @@ func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to 
 			docsByID[d.DocumentID] = d
 		}
 	}
-	// What each account may read, by the rights filters in SQL.
+	// What each account may read, by the rights filters in SQL: one
+	// query per participation, sent in groups joined by UNION ALL.
 	readable := map[int64][]int64{}
-	for i := range ps {
-		p := &ps[i]
-		var ids []int64
-		if err := readableDocuments(tx, p.CaseID, p, states[p.CaseID]).
-			Where("deposited_at >= ? AND deposited_at < ? AND depositor_account_id <> ?", from, to, *p.AccountID).
-			Order("id").Pluck("id", &ids).Error; err != nil {
+	const group = 50
+	for lo := 0; lo < len(ps); lo += group {
+		var parts []string
+		var args []any
+		for i := lo; i < min(lo+group, len(ps)); i++ {
+			p := &ps[i]
+			q := readableDocuments(tx.Session(&gorm.Session{NewDB: true}), p.CaseID, p, states[p.CaseID]).
+				Select("id").Where("deposited_at >= ? AND deposited_at < ? AND depositor_account_id <> ?", from, to, *p.AccountID)
+			parts = append(parts, "SELECT CAST(? AS BIGINT) AS account_id, r"+strconv.Itoa(i)+".id AS document_id FROM (?) AS r"+strconv.Itoa(i))
+			args = append(args, *p.AccountID, q)
+		}
+		var rows []struct{ AccountID, DocumentID int64 }
+		if err := tx.Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
 			return 0, 0, err
 		}
-		readable[*p.AccountID] = append(readable[*p.AccountID], ids...)
+		for _, r := range rows {
+			readable[r.AccountID] = append(readable[r.AccountID], r.DocumentID)
+		}
 	}
 	var recipients []model.Account
-	if err := tx.Select("id", "display_name", "email").Where("id IN ?", claimed).Find(&recipients).Error; err != nil {
+	if err := tx.Select("id", "display_name", "email").Where("id IN ?", claimed).Order("id").Find(&recipients).Error; err != nil {
 		return 0, 0, err
 	}
+	var msgs []*model.OutboxMessage
+	var owners []int64
+	var counts []int
 	for _, a := range recipients {
 		ids := readable[a.ID]
 		if len(ids) == 0 || strings.TrimSpace(a.Email) == "" {
@@ -433,25 +465,50 @@ func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to 
 			}
 		}
 		slices.SortStableFunc(docs, func(x, y model.NoticeDocument) int {
-			return cmp.Or(cmp.Compare(x.CaseID, y.CaseID), x.DepositedAt.Compare(y.DepositedAt))
+			return cmp.Or(cmp.Compare(x.CaseID, y.CaseID), x.DepositedAt.Compare(y.DepositedAt), cmp.Compare(x.DocumentID, y.DocumentID))
 		})
 		m, err := render(day, model.Recipient{Name: a.DisplayName, Email: a.Email}, docs)
 		if err != nil {
 			return 0, 0, err
 		}
-		if err := enqueueMail(tx, m); err != nil {
-			return 0, 0, err
-		}
-		if err := recordNotice(tx, a.ID, model.NoticeDigest, nil, nil, m); err != nil {
-			return 0, 0, err
-		}
-		if err := tx.Model(&model.DigestRun{}).Where("day = ? AND account_id = ?", day, a.ID).
-			Updates(map[string]any{"documents": len(docs), "outbox_message_id": m.ID}).Error; err != nil {
-			return 0, 0, err
-		}
-		queued++
+		msgs, owners, counts = append(msgs, m), append(owners, a.ID), append(counts, len(docs))
 	}
-	return len(claimed), queued, nil
+	if len(msgs) == 0 {
+		return len(claimed), 0, nil
+	}
+	// The mails, their notices and the claims' outcome, a few statements
+	// for the whole batch.
+	if err := enqueueMailBatch(tx, msgs); err != nil {
+		return 0, 0, err
+	}
+	notices := make([]model.Notice, len(msgs))
+	docsCase, outCase := make([]string, 0, len(msgs)), make([]string, 0, len(msgs))
+	var docsArgs, outArgs []any
+	for i, m := range msgs {
+		notices[i] = model.Notice{AccountID: owners[i], Kind: model.NoticeDigest, Summary: m.Subject, OutboxMessageID: m.ID, CreatedAt: m.CreatedAt}
+		docsCase, docsArgs = append(docsCase, "WHEN ? THEN CAST(? AS INTEGER)"), append(docsArgs, owners[i], counts[i])
+		outCase, outArgs = append(outCase, "WHEN ? THEN CAST(? AS BIGINT)"), append(outArgs, owners[i], m.ID)
+	}
+	if err := tx.CreateInBatches(notices, 500).Error; err != nil {
+		return 0, 0, err
+	}
+	args = append(append(docsArgs, outArgs...), day, owners)
+	if err := tx.Exec(`UPDATE digest_runs SET documents = CASE account_id `+strings.Join(docsCase, " ")+` END,
+		outbox_message_id = CASE account_id `+strings.Join(outCase, " ")+` END
+		WHERE day = ? AND account_id IN ?`, args...).Error; err != nil {
+		return 0, 0, err
+	}
+	return len(claimed), len(msgs), nil
+}
+
+// enqueueMailBatch is enqueueMail in multi-row INSERTs; the ids are
+// filled.
+func enqueueMailBatch(tx *gorm.DB, msgs []*model.OutboxMessage) error {
+	at := time.Now().UTC()
+	for _, m := range msgs {
+		m.ID, m.CreatedAt, m.NextAttemptAt = 0, at, at
+	}
+	return tx.CreateInBatches(msgs, 200).Error
 }
 
 // DigestRuns lists the claims of a day (tests and the admin).

@@ -260,7 +260,8 @@ func TestDigestListsWhatEachAccountMayReadOnce(t *testing.T) {
 			if strings.Contains(msgs[0].TextBody, "brouillon.pdf") {
 				t.Errorf("%s's digest names a confidential document", acc.DisplayName)
 			}
-			if h := noticesOf(t, s, acc); len(h) != 1 || h[0].Kind != model.NoticeDigest {
+			if h := noticesOf(t, s, acc); len(h) != 1 || h[0].Kind != model.NoticeDigest || h[0].ToAddress != acc.Email ||
+				h[0].OutboxMessageID != msgs[0].ID {
 				t.Errorf("%s's history = %+v", acc.DisplayName, h)
 			}
 		}
@@ -347,6 +348,30 @@ func TestDigestCrashHalfwayResendsNothingAndMissesNothing(t *testing.T) {
 		for _, a := range recipients {
 			if got[a.Email] != 1 {
 				t.Errorf("%s received %d digests", a.Email, got[a.Email])
+			}
+			// The history and the claim point at this account's mail.
+			h := noticesOf(t, s, a)
+			if len(h) != 1 || h[0].ToAddress != a.Email || h[0].SentAt == nil {
+				t.Errorf("%s's history: %+v", a.Email, h)
+			}
+		}
+		runs, err = s.DigestRuns(ctx, today())
+		if err != nil || len(runs) != 16 {
+			t.Fatalf("claims: %d, %v", len(runs), err)
+		}
+		for _, r := range runs {
+			if r.AccountID == f.owner.ID {
+				if r.Documents != 0 || r.OutboxMessageID != nil {
+					t.Errorf("the expert's claim: %+v", r)
+				}
+				continue
+			}
+			if r.Documents != 1 || r.OutboxMessageID == nil {
+				t.Errorf("claim %+v", r)
+				continue
+			}
+			if m, err := s.OutboxMessage(ctx, *r.OutboxMessageID); err != nil || !strings.Contains(m.TextBody, "note-commune.pdf") {
+				t.Errorf("claim %+v points at %v, %v", r, m, err)
 			}
 		}
 		if len(got) != len(recipients) {
