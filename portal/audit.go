@@ -140,7 +140,10 @@ var auditActionLabels = map[string]string{
 	model.AuditParticipantInactive: "Participant désactivé", model.AuditFolderAdd: "Ajout d’un dossier", model.AuditDeposit: "Dépôt",
 	model.AuditDocumentView: "Consultation d’un récépissé", model.AuditDocumentDownload: "Téléchargement", model.AuditDocumentZip: "Téléchargement groupé (ZIP)",
 	model.AuditDocumentLock: "Verrouillage", model.AuditDocumentRemind: "Relance", model.AuditCertificateOrder: "Commande de certificat",
-	model.AuditCertificateCollect: "Retrait de certificat",
+	model.AuditCertificateCollect: "Retrait de certificat", model.AuditCodeAccepted: "Code de retrait accepté",
+	model.AuditCodeRefused: "Code de retrait refusé", model.AuditCertificateRevoke: "Révocation de certificat",
+	model.AuditOrderRearm: "Commande débloquée", model.AuditCertificateLost: "Certificat déclaré perdu",
+	model.AuditCertificateCARev: "Certificat révoqué par l’autorité", model.AuditCertificateExpiry: "Avis d’expiration de certificat",
 }
 
 func auditActionLabel(a string) string {
