@@ -49,8 +49,9 @@ type authDB struct {
 	// within this process they are claimed at once so a replay here fails
 	// early, and across instances the token's primary key decides when the
 	// certificate is recorded.
-	pending sync.Map // spki hash → pendingToken
-	claimed sync.Map // token id → struct{}
+	pending    sync.Map // spki hash → pendingToken
+	pendingIDs sync.Map // token id → struct{}, the ids of pending
+	claimed    sync.Map // token id → struct{}
 }
 
 type pendingToken struct {
@@ -66,20 +67,18 @@ func spkiHash(der []byte) string {
 // expect registers a token about to be used for signing a CSR.
 func (d *authDB) expect(csr *x509.CertificateRequest, id string, expiry time.Time) func() {
 	key := spkiHash(csr.RawSubjectPublicKeyInfo)
+	d.pendingIDs.Store(id, struct{}{})
 	d.pending.Store(key, pendingToken{id, expiry})
-	return func() { d.pending.CompareAndDelete(key, pendingToken{id, expiry}); d.claimed.Delete(id) }
+	return func() {
+		d.pending.CompareAndDelete(key, pendingToken{id, expiry})
+		d.pendingIDs.Delete(id)
+		d.claimed.Delete(id)
+	}
 }
 
 func (d *authDB) isPending(id string) bool {
-	found := false
-	d.pending.Range(func(_, v any) bool {
-		if v.(pendingToken).id == id {
-			found = true
-			return false
-		}
-		return true
-	})
-	return found
+	_, ok := d.pendingIDs.Load(id)
+	return ok
 }
 
 var (

@@ -30,7 +30,6 @@ import (
 	"github.com/smallstep/certificates/authority/config"
 	"github.com/smallstep/certificates/authority/provisioner"
 	"go.step.sm/crypto/jose"
-	"go.step.sm/crypto/randutil"
 )
 
 // Provisioner names, one per issuance profile. Both use the same key,
@@ -113,7 +112,7 @@ type CA struct {
 	opts          Options
 	auth          *authority.Authority
 	jwk           *jose.JSONWebKey
-	signer        jose.Signer
+	minter        *tokenMinter
 	root          *x509.Certificate
 	intermediate  *x509.Certificate
 	intermediates []*x509.Certificate // current first, then archived ones still valid
@@ -251,13 +250,12 @@ func (c *CA) start(key crypto.Signer) error {
 			return fmt.Errorf("ca: provisioner %s did not initialise (check the validity settings)", name)
 		}
 	}
-	so := (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", c.jwk.KeyID)
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: c.jwk.Key}, so)
+	minter, err := newTokenMinter(c.jwk)
 	if err != nil {
 		a.Shutdown()
 		return err
 	}
-	c.auth, c.signer = a, signer
+	c.auth, c.minter = a, minter
 	return nil
 }
 
@@ -290,19 +288,7 @@ func (c *CA) token(prov, audiencePath, subject string, extra map[string]any) (st
 }
 
 func (c *CA) tokenWithID(prov, audiencePath, subject string, extra map[string]any) (string, string, error) {
-	jti, err := randutil.Hex(32)
-	if err != nil {
-		return "", "", err
-	}
-	now := time.Now()
-	claims := jose.Claims{
-		Issuer: prov, Subject: subject, ID: jti,
-		Audience:  jose.Audience{"https://" + audienceHost + audiencePath},
-		NotBefore: jose.NewNumericDate(now), IssuedAt: jose.NewNumericDate(now),
-		Expiry: jose.NewNumericDate(now.Add(tokenLifetime)),
-	}
-	tok, err := jose.Signed(c.signer).Claims(claims).Claims(extra).CompactSerialize()
-	return tok, jti, err
+	return c.minter.mint(prov, "https://"+audienceHost+audiencePath, subject, time.Now(), tokenLifetime, extra)
 }
 
 // sign runs step-ca's full policy path for one CSR.
@@ -310,9 +296,8 @@ func (c *CA) sign(ctx context.Context, prov, subject string, sans []string, csr 
 	if csr == nil {
 		return nil, errors.New("ca: no certificate request")
 	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, &RejectedError{Reason: "the certificate request signature is invalid"}
-	}
+	// The CSR's signature is checked once, by step-ca (signX509), on this
+	// same path: a forged request gets a RejectedError and no certificate.
 	sum := sha256.Sum256(csr.Raw)
 	if extra == nil {
 		extra = map[string]any{}

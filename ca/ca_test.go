@@ -96,6 +96,7 @@ func TestIssuancePolicyRefusals(t *testing.T) {
 		{"not an email", csrFor(t, ecKey(t), ""), func(r *ca.ClientRequest) { r.Email = "jean dupont" }, "email"},
 		{"no name", csrFor(t, ecKey(t), ""), func(r *ca.ClientRequest) { r.Name = "  " }, "name"},
 		{"no case", csrFor(t, ecKey(t), ""), func(r *ca.ClientRequest) { r.CaseRef = "" }, "case"},
+		{"CSR claiming a key it was not signed with", forgedCSR(t), nil, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,6 +118,15 @@ func TestIssuancePolicyRefusals(t *testing.T) {
 	if err != nil || n.Issued != 0 {
 		t.Errorf("refused requests left %d certificates (%v)", n.Issued, err)
 	}
+}
+
+// forgedCSR is a request whose signature does not match the public key it
+// asks a certificate for (someone else's key).
+func forgedCSR(t *testing.T) *x509.CertificateRequest {
+	t.Helper()
+	csr := csrFor(t, ecKey(t), "")
+	csr.PublicKey = ecKey(t).Public()
+	return csr
 }
 
 func TestRevocationAndCRL(t *testing.T) {

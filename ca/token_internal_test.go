@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"context"
+	"go.step.sm/crypto/jose"
 	"go.step.sm/crypto/keyutil"
 	"go.step.sm/crypto/x509util"
 	"path/filepath"
@@ -76,4 +77,61 @@ func TestTokenReuseRefusedAcrossInstances(t *testing.T) {
 			t.Fatalf("%d certificates recorded for %d races (%v)", n.Issued, races, err)
 		}
 	})
+}
+
+// The minted token is an ordinary ES256 JWT: go-jose parses it, verifies
+// it with the provisioner's public key and reads every claim back; a claim
+// that would override a registered one is refused.
+func TestMintedTokenIsAStandardJWT(t *testing.T) {
+	jwk, err := jose.GenerateJWK("EC", "P-256", "ES256", "sig", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := newTokenMinter(jwk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tok, jti, err := m.mint("sceau-litigant", "https://sceau-ca.internal/1.0/sign", "jean@exemple.fr", now, 2*time.Minute,
+		map[string]any{"name": "Hélène Dupré-Lefèvre", "sans": []string{"jean@exemple.fr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := jose.ParseSigned(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := parsed.Headers[0]; h.Algorithm != "ES256" || h.KeyID != jwk.KeyID || h.ExtraHeaders["typ"] != "JWT" {
+		t.Errorf("header = %+v", h)
+	}
+	pub := jwk.Public()
+	var std jose.Claims
+	var extra struct {
+		Name string   `json:"name"`
+		SANs []string `json:"sans"`
+	}
+	if err := parsed.Claims(pub.Key, &std, &extra); err != nil {
+		t.Fatalf("the token does not verify with the public key: %v", err)
+	}
+	err = std.ValidateWithLeeway(jose.Expected{Issuer: "sceau-litigant", Subject: "jean@exemple.fr", ID: jti,
+		Audience: jose.Audience{"https://sceau-ca.internal/1.0/sign"}, Time: now}, 0)
+	if err != nil {
+		t.Error(err)
+	}
+	if std.Expiry.Time().Sub(std.IssuedAt.Time()) != 2*time.Minute || len(jti) != 64 {
+		t.Errorf("exp-iat = %v, jti %q", std.Expiry.Time().Sub(std.IssuedAt.Time()), jti)
+	}
+	if extra.Name != "Hélène Dupré-Lefèvre" || len(extra.SANs) != 1 {
+		t.Errorf("extra claims = %+v", extra)
+	}
+	other, err := jose.GenerateJWK("EC", "P-256", "ES256", "sig", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parsed.Claims(other.Public().Key, &std); err == nil {
+		t.Error("the token verifies with another key")
+	}
+	if _, _, err := m.mint("sceau-litigant", "aud", "sub", now, time.Minute, map[string]any{"exp": 1}); err == nil {
+		t.Error("an extra claim overrode exp")
+	}
 }

@@ -116,33 +116,49 @@ var ErrTokenUsed = errors.New("one-time token already used")
 // certificate together, or neither: on PostgreSQL in one statement (one
 // round trip), on SQLite in one transaction. The token's primary key
 // decides atomically across instances; ErrTokenUsed when it was spent.
+//
+// It is on every issuance's path, so it sends fixed SQL straight to the
+// connection pool under gorm (no statement building per call); pgx keeps
+// the PostgreSQL statement prepared on each connection.
 func (s *Store) StoreCertificateSpendingToken(ctx context.Context, c *model.IssuedCertificate, tokenID string, tokenExpiry time.Time) error {
 	now := time.Now().UTC()
 	c.CreatedAt = now
 	if s.dialect == migrations.Postgres {
-		res := s.gorm(ctx).Exec(`WITH t AS (
-			INSERT INTO ca_used_tokens (id, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id)
-			INSERT INTO ca_certificates (serial, profile, subject, email, not_before, not_after, fingerprint, der, created_at)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM t`,
-			tokenID, now, tokenExpiry.UTC(),
+		res, err := s.sql.ExecContext(ctx, spendAndStorePostgres, tokenID, now, tokenExpiry.UTC(),
 			c.Serial, c.Profile, c.Subject, c.Email, c.NotBefore, c.NotAfter, c.Fingerprint, c.DER, now)
-		if res.Error != nil {
-			return res.Error
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return ErrTokenUsed
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(ErrTokenUsed, err)
 		}
 		return nil
 	}
-	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		t := &model.UsedToken{ID: tokenID, UsedAt: now, ExpiresAt: tokenExpiry.UTC()}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(t)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrTokenUsed
-		}
-		return tx.Create(c).Error
-	})
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	res, err := tx.ExecContext(ctx, spendTokenSQLite, tokenID, now, tokenExpiry.UTC())
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(ErrTokenUsed, err)
+	}
+	if _, err := tx.ExecContext(ctx, storeCertificateSQLite,
+		c.Serial, c.Profile, c.Subject, c.Email, c.NotBefore, c.NotAfter, c.Fingerprint, c.DER, now); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
+
+const (
+	spendAndStorePostgres = `WITH t AS (
+	INSERT INTO ca_used_tokens (id, used_at, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING id)
+INSERT INTO ca_certificates (serial, profile, subject, email, not_before, not_after, fingerprint, der, created_at)
+SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM t`
+	spendTokenSQLite       = `INSERT INTO ca_used_tokens (id, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+	storeCertificateSQLite = `INSERT INTO ca_certificates (serial, profile, subject, email, not_before, not_after, fingerprint, der, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
