@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/hex"
@@ -318,7 +319,12 @@ func (s *Server) makeBundle(r *http.Request, v *model.OrderView, profile bundle.
 	if len(caseRef) > 56 {
 		caseRef = append(caseRef[:55], '…')
 	}
-	d, err := s.deps.Collector.Collect(r.Context(), &v.Order, string(caseRef), profile, addr,
+	// Not the request's context: a double click makes the browser abandon
+	// the first request, whose answer the second one then shows; the
+	// collection must finish (or fail cleanly) whoever is still waiting.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), collectTimeout)
+	defer cancel()
+	d, err := s.deps.Collector.Collect(ctx, &v.Order, string(caseRef), profile, addr,
 		func(o *model.CertificateOrder, expert, person *model.Account) ([]*model.OutboxMessage, error) {
 			at := s.now().In(paris).Format("02/01/2006 à 15:04")
 			data := map[string]any{"Name": o.Name, "Email": o.Email, "Case": v.CaseName, "Expert": expert.DisplayName,
@@ -379,6 +385,9 @@ type collectionRun struct {
 }
 
 const collectionLinger = 20 * time.Second
+
+// collectTimeout bounds one collection (CA, database, PKCS#12).
+const collectTimeout = time.Minute
 
 func newCollections() *collections { return &collections{runs: map[string]*collectionRun{}} }
 

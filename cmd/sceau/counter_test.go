@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"html"
@@ -208,7 +209,16 @@ func TestRetrievalCounterJourney(t *testing.T) {
 		collect := url.Values{"csrf": {csrfRe.FindStringSubmatch(body)[1]}, "nonce": {nonceRe.FindStringSubmatch(body)[1]},
 			"guide": {"linux"}, "profile": {"compatible"}}
 
-		// A double click: both answers carry the same bundle and password.
+		// A double click: the browser abandons the first request (here cut
+		// after a few milliseconds) and shows the answer to the second; two
+		// more clicks all get the same bundle and password.
+		abandon, cancelFirst := context.WithTimeout(context.Background(), 3*time.Millisecond)
+		first, _ := http.NewRequestWithContext(abandon, http.MethodPost, r.url("counter", "/retrait/certificat"), strings.NewReader(collect.Encode()))
+		first.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if resp, err := person.Do(first); err == nil {
+			resp.Body.Close()
+		}
+		cancelFirst()
 		var wg sync.WaitGroup
 		pages := make([]string, 2)
 		codes := make([]int, 2)
