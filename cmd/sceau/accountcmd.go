@@ -115,7 +115,7 @@ func setSuspended(cmd *cobra.Command, cfgPath, arg string, suspend bool, reason 
 		return fmt.Errorf("--reason is required: it is shown to the person")
 	}
 	return withStore(cmd, cfgPath, func(ctx context.Context, s *store.Store) error {
-		if err := s.SetSuspended(ctx, id, suspend, reason); err != nil {
+		if err := s.SetSuspended(cliActor(ctx), id, suspend, reason); err != nil {
 			return fmt.Errorf("account %d: %w", id, err)
 		}
 		verb := "reactivated"

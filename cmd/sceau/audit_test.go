@@ -152,6 +152,20 @@ func TestAuditTrailThroughThePortal(t *testing.T) {
 			t.Errorf("refusals recorded: %d, %v", refusals, err)
 		}
 
+		// The command line is recorded too, under the system user's name.
+		var anneID int64
+		if err := db.QueryRow(`SELECT id FROM accounts WHERE display_name = 'Anne Moreau'`).Scan(&anneID); err != nil {
+			t.Fatal(err)
+		}
+		if out, stderr, err := execute(t, "account", "suspend", fmt.Sprint(anneID), "--reason", "test du journal", "--config", cfgPath); err != nil {
+			t.Fatalf("suspend: %v\n%s%s", err, out, stderr)
+		}
+		var who, detail string
+		if err := db.QueryRow(`SELECT request_id, detail FROM audit_entries WHERE action = 'account.suspend'`).Scan(&who, &detail); err != nil ||
+			!strings.HasPrefix(who, "cli") || detail != "test du journal" {
+			t.Errorf("suspension entry: %q %q %v", who, detail, err)
+		}
+
 		// verify accepts the chain as Sceau wrote it…
 		out, stderr, err := execute(t, "audit", "verify", "--config", cfgPath)
 		if err != nil || !strings.HasPrefix(out, "OK: ") {

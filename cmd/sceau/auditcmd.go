@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/user"
 
 	"github.com/spf13/cobra"
 
@@ -78,4 +79,15 @@ func (l lazyAccounts) OpenDocuments(ctx context.Context, caseID int64, docIDs []
 	return with(l, func(s *store.Store) ([]*model.Document, error) {
 		return s.OpenDocuments(ctx, caseID, docIDs, accountID)
 	})
+}
+
+// cliActor names, for the audit trail, the system user who runs a command
+// that changes something ("cli:alice"): the command line has no
+// certificate nor account.
+func cliActor(ctx context.Context) context.Context {
+	who := "cli"
+	if u, err := user.Current(); err == nil {
+		who += ":" + u.Username
+	}
+	return model.WithActor(ctx, &model.Actor{RequestID: who})
 }
