@@ -318,8 +318,9 @@ type AuditReport struct {
 	Broken   *AuditBreak
 }
 
-// auditBatch is how many entries VerifyAudit reads at a time.
-const auditBatch = 2000
+// auditBatch is how many entries VerifyAudit reads at a time (a variable
+// for the tests).
+var auditBatch = 2000
 
 // VerifyAudit checks the whole chain against its head: numbers from 1
 // without gap, each entry's prev_hash equal to the previous entry's hash,

@@ -261,6 +261,7 @@ func tamper(t *testing.T, s *store.Store, sql string, args ...any) {
 // end) or reordered entry is found, and the first broken one is named;
 // the triggers refuse the plain UPDATE and DELETE.
 func TestAuditVerifyFindsTampering(t *testing.T) {
+	defer store.SetAuditBatchForTest(3)() // breaks fall inside and across batches
 	seed := func(t *testing.T, s *store.Store) []model.AuditEntry {
 		acc := caseAccount(t, s, model.RoleExpert, "Pierre Durand")
 		for i := range 8 {
