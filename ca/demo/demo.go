@@ -74,6 +74,8 @@ type Made struct {
 type Identity struct {
 	Person
 	P12, Password string
+	// Leaf is the identity's certificate (also in the PKCS#12).
+	Leaf *x509.Certificate
 }
 
 // Create writes dir/trust/<domain>.pem and dir/identities/<name>.p12 plus
@@ -125,7 +127,7 @@ func Create(dir string) (*Made, error) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return nil, err
 		}
-		made.Identities = append(made.Identities, Identity{Person: p, P12: path, Password: pw})
+		made.Identities = append(made.Identities, Identity{Person: p, P12: path, Password: pw, Leaf: leaf})
 	}
 	made.Readme = filepath.Join(dir, "LISEZ-MOI.txt")
 	return made, os.WriteFile(made.Readme, []byte(readme(made)), 0o600)

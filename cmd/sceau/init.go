@@ -19,7 +19,7 @@ import (
 
 func newInitCommand() *cobra.Command {
 	var dataDir string
-	var demo bool
+	var demo, demoCase bool
 	cmd := &cobra.Command{
 		Use:   "init --data DIR [--demo]",
 		Short: "Write a working configuration and data folder",
@@ -36,21 +36,27 @@ It refuses to overwrite an existing sceau.toml. With --demo it also creates
 test-only certificate authorities that look like the real families (AC
 Justice, AC Avocats, AC Experts, all marked TEST), trusts them, and writes
 demo identities (a magistrate, a clerk, two lawyers, two experts) as PKCS#12
-files under DIR/demo/identities, with their passwords in DIR/demo/LISEZ-MOI.txt.`,
+files under DIR/demo/identities, with their passwords in DIR/demo/LISEZ-MOI.txt.
+
+--demo-case (implies --demo, used by "make run") also fills the database with
+a demo case in progress: the demo expert, a lawyer, the supervising
+magistrate and the clerk have their accounts, two parties, three documents.
+The other demo identities stay unregistered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
 				return errors.New("--data is required: the folder to create")
 			}
-			return runInit(cmd, dataDir, demo)
+			return runInit(cmd, dataDir, demo || demoCase, demoCase)
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "", "folder to create (required)")
 	cmd.Flags().BoolVar(&demo, "demo", false, "add demonstration material")
+	cmd.Flags().BoolVar(&demoCase, "demo-case", false, "add demonstration material and a demo case with accounts and documents")
 	return cmd
 }
 
-func runInit(cmd *cobra.Command, dataDir string, demoMode bool) error {
+func runInit(cmd *cobra.Command, dataDir string, demoMode, demoCase bool) error {
 	cfgPath := filepath.Join(dataDir, "sceau.toml")
 	if _, err := os.Stat(cfgPath); err == nil {
 		return fmt.Errorf("%s already exists: refusing to overwrite it (remove the folder to start again)", cfgPath)
@@ -103,6 +109,15 @@ func runInit(cmd *cobra.Command, dataDir string, demoMode bool) error {
 	if made != nil {
 		fmt.Fprintf(out, "  demonstration identities (PKCS#12, test authorities only): %s\n", filepath.Dir(made.Identities[0].P12))
 		fmt.Fprintf(out, "  their passwords and how to import them: %s\n", made.Readme)
+	}
+	if demoCase {
+		c, n, err := seedDemoCase(cmd.Context(), cfgPath, made)
+		if err != nil {
+			// Without its configuration the folder can be removed and init run again.
+			_ = os.Remove(cfgPath)
+			return fmt.Errorf("creating the demo case (remove %s and run init again): %w", dataDir, err)
+		}
+		fmt.Fprintf(out, "  demo case: %s (%d documents), owned by the demo expert (expert-pierre-durand.p12)\n", c.Name, n)
 	}
 	fmt.Fprintf(out, "Run: sceau serve --config %s\n", cfgPath)
 	return nil

@@ -51,11 +51,12 @@ function identities(dataDir) {
   return out;
 }
 
-async function start({ env = {} } = {}) {
+// demoCase: init with --demo-case (what `make run` does) instead of --demo.
+async function start({ env = {}, demoCase = false } = {}) {
   const bin = binary();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sceau-e2e-'));
   const dataDir = path.join(tmp, 'data');
-  execFileSync(bin, ['init', '--data', dataDir, '--demo'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const initOut = execFileSync(bin, ['init', '--data', dataDir, demoCase ? '--demo-case' : '--demo'], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
   const [portal, counter, admin] = await freePorts(3);
   const log = fs.openSync(path.join(tmp, 'serve.log'), 'a');
   const child = spawn(bin, ['serve', '--config', path.join(dataDir, 'sceau.toml')], {
@@ -73,7 +74,7 @@ async function start({ env = {} } = {}) {
   let exited = null;
   child.on('exit', (code, signal) => { exited = { code, signal }; });
   const s = {
-    tmp, dataDir, pid: child.pid,
+    tmp, dataDir, pid: child.pid, initOut,
     portal: `https://localhost:${portal}`,
     counter: `https://localhost:${counter}`,
     admin: `http://127.0.0.1:${admin}`,
