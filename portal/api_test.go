@@ -14,6 +14,7 @@ import (
 
 	"sceau.fr/sceau/portal/blobs"
 	"sceau.fr/sceau/portal/certgate"
+	"sceau.fr/sceau/portal/retrieval"
 	"sceau.fr/sceau/templates"
 )
 
@@ -26,6 +27,7 @@ type (
 	stubMembers   struct{ CaseMembers }
 	stubDocuments struct{ Documents }
 	stubBlobs     struct{ blobs.Store }
+	stubOrders    struct{ Orders }
 )
 
 func apiTestServer(t *testing.T) *Server {
@@ -33,7 +35,7 @@ func apiTestServer(t *testing.T) *Server {
 	srv, err := New(Config{}, Deps{Templates: templates.MustLoad(),
 		Certificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil },
 		Gate:        stubGate{}, Accounts: stubAccounts{}, Cases: stubCases{}, Members: stubMembers{},
-		Documents: stubDocuments{}, Blobs: stubBlobs{}})
+		Documents: stubDocuments{}, Blobs: stubBlobs{}, Orders: stubOrders{}, Collector: &retrieval.Collector{}})
 	if err != nil {
 		t.Fatal(err)
 	}
