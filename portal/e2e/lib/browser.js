@@ -59,4 +59,20 @@ async function axe(page) {
     .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(' | ')}`);
 }
 
-module.exports = { launch, contextAs, screenshot, axe, unavailable, executablePath, args, outDir };
+// check runs axe-core and saves the page as it is now under out/pages/,
+// at desktop and at phone width, and fails on serious or critical
+// violations and on sideways scrolling at phone width.
+async function check(page, name) {
+  const assert = require('node:assert/strict');
+  const problems = await axe(page);
+  await screenshot(page, `pages/${name}`);
+  const vp = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await screenshot(page, `pages/${name}-mobile`);
+  await page.setViewportSize(vp);
+  assert.deepEqual(problems, [], `${name}: axe-core violations`);
+  assert.ok(overflow <= 1, `${name}: ${overflow}px of horizontal scrolling at phone width`);
+}
+
+module.exports = { check, launch, contextAs, screenshot, axe, unavailable, executablePath, args, outDir };

@@ -73,7 +73,7 @@ async function inChromium(sceau, { bundle, password }, fn) {
     return await withPolicy([sceau.portal], async () => {
       const br = await browser.launch({ env: { ...process.env, HOME: home } });
       try {
-        const ctx = await br.newContext({ locale: 'fr-FR' });
+        const ctx = await br.newContext({ locale: 'fr-FR', bypassCSP: true }); // bypassCSP: axe-core is injected inline
         ctx.setDefaultTimeout(20000);
         ctx.setDefaultNavigationTimeout(30000); // a certificate chooser would hang: fail instead
         return await fn(await ctx.newPage(), listed);

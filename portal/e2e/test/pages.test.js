@@ -30,18 +30,7 @@ after(async () => {
   if (s) await s.stop();
 });
 
-// check runs axe and saves the screenshots of the page as it is now.
-async function check(p, name) {
-  const problems = await browser.axe(p);
-  await browser.screenshot(p, `pages/${name}`);
-  const vp = p.viewportSize();
-  await p.setViewportSize({ width: 390, height: 844 });
-  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  await browser.screenshot(p, `pages/${name}-mobile`);
-  await p.setViewportSize(vp);
-  assert.deepEqual(problems, [], `${name}: axe-core violations`);
-  assert.ok(overflow <= 1, `${name}: ${overflow}px of horizontal scrolling at phone width`);
-}
+const check = browser.check;
 
 test('pages: registration, with its errors next to the fields', { skip: skip || false }, async () => {
   const p = page['expert-pierre-durand'];
