@@ -61,17 +61,19 @@ async function axe(page) {
 
 // check runs axe-core and saves the page as it is now under out/pages/,
 // at desktop and at phone width, and fails on serious or critical
-// violations and on sideways scrolling at phone width.
+// violations and on sideways scrolling (desktop or phone width).
 async function check(page, name) {
   const assert = require('node:assert/strict');
   const problems = await axe(page);
   await screenshot(page, `pages/${name}`);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   const vp = page.viewportSize();
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   await screenshot(page, `pages/${name}-mobile`);
   await page.setViewportSize(vp);
   assert.deepEqual(problems, [], `${name}: axe-core violations`);
+  assert.ok(wide <= 1, `${name}: ${wide}px of horizontal scrolling at desktop width`);
   assert.ok(overflow <= 1, `${name}: ${overflow}px of horizontal scrolling at phone width`);
 }
 

@@ -104,6 +104,13 @@ test('pages: the expert’s pages', { skip: skip || false }, async () => {
   await check(p, 'dashboard');
   await p.goto(`${s.portal}/compte`);
   await check(p, 'account');
+  // Pages other issues add, checked once their routes answer.
+  for (const [name, url] of [['case-journal', `/affaires/${caseID}/journal`], ['search', '/recherche?q=rapport'], ['notifications', '/compte/notifications']]) {
+    const resp = await p.goto(s.portal + url);
+    if (resp.status() === 404) { console.error(`pages: ${url} not in this build, not checked`); continue; }
+    assert.equal(resp.status(), 200, url);
+    await check(p, name);
+  }
   await p.goto(`${s.portal}/annuaire?type=expert&q=du`);
   await check(p, 'directory-errors');
   await p.goto(`${s.portal}/annuaire?type=lawyer&q=lef`);
