@@ -448,6 +448,7 @@ func (s *Store) DeclareLost(ctx context.Context, accountID int64, render model.L
 			return err
 		}
 		seen := map[int64]bool{}
+		var lost []model.CertificateOrder
 		for _, c := range cs {
 			if seen[c.OrderID] {
 				continue
@@ -472,11 +473,16 @@ func (s *Store) DeclareLost(ctx context.Context, accountID int64, render model.L
 			if err := enqueueMail(tx, msg); err != nil {
 				return err
 			}
-			if err := s.audit(tx, model.AuditCertificateLost, accountID, o.CaseID, model.AuditObjects("participant", c.ParticipantID, "order", o.ID), "certificat déclaré perdu"); err != nil {
+			lost = append(lost, o)
+		}
+		n = len(cs)
+		// The audit entries last: appending locks the chain's head until
+		// the commit, so nothing else may follow them.
+		for _, o := range lost {
+			if err := s.audit(tx, model.AuditCertificateLost, accountID, o.CaseID, model.AuditObjects("participant", o.ParticipantID, "order", o.ID), "certificat déclaré perdu"); err != nil {
 				return err
 			}
 		}
-		n = len(cs)
 		return nil
 	})
 	return n, err
