@@ -97,17 +97,18 @@ func (s *Server) requireAccount(next http.Handler) http.Handler {
 		acc, err := s.accountOf(r, id.Fingerprint)
 		if errors.Is(err, model.ErrNotFound) {
 			if c, err := s.deps.Accounts.CertificateByFingerprint(r.Context(), id.Fingerprint); err == nil && c.RemovedAt != nil {
+				s.recordGateRefusal(r, id.Issuer, id.Serial.String(), &c.AccountID, "certificat retiré")
 				s.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),
-					Title: "Certificat retiré", Message: "Ce certificat a été retiré de votre compte le " + c.RemovedAt.In(paris).Format("02/01/2006") + " : il ne permet plus d’y accéder.",
+					Code: "certificate-removed", Title: "Certificat retiré", Message: "Ce certificat a été retiré de votre compte le " + c.RemovedAt.In(paris).Format("02/01/2006") + " : il ne permet plus d’y accéder.",
 					Todo: "Connectez-vous avec un autre de vos certificats. Si vous n’en avez plus, contactez l’administrateur de la plateforme."})
 				return
 			}
 			if canRegister(id) {
-				http.Redirect(w, r, "/inscription", http.StatusSeeOther)
+				s.redirectBrowser(w, r, "/inscription")
 				return
 			}
 			s.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),
-				Title: "Compte inconnu", Message: "Votre certificat est valide, mais il n’est rattaché à aucun compte.",
+				Code: "unknown-account", Title: "Compte inconnu", Message: "Votre certificat est valide, mais il n’est rattaché à aucun compte.",
 				Todo: "Si l’expert vous a commandé un nouveau certificat, utilisez celui-là. Sinon, contactez l’expert qui conduit votre expertise."})
 			return
 		}
@@ -117,15 +118,18 @@ func (s *Server) requireAccount(next http.Handler) http.Handler {
 			return
 		}
 		if acc.Suspended() {
+			s.recordGateRefusal(r, id.Issuer, id.Serial.String(), &acc.ID, "compte suspendu")
 			s.renderPage(w, r, http.StatusForbidden, "refusal", refusalPage{Lang: "fr", RequestID: RequestID(r.Context()),
-				Title: "Compte suspendu", Message: "Votre compte a été suspendu : " + acc.SuspendedReason,
+				Code: "account-suspended", Title: "Compte suspendu", Message: "Votre compte a été suspendu : " + acc.SuspendedReason,
 				Todo: "Contactez l’administrateur de la plateforme si vous pensez qu’il s’agit d’une erreur."})
 			return
 		}
-		s.ensureSession(w, r, id, acc)
-		ctx := context.WithValue(r.Context(), accountKey{}, acc)
+		if !s.ensureSession(w, r, id, acc) {
+			return
+		}
+		ctx := withActor(context.WithValue(r.Context(), accountKey{}, acc), r, nil, acc)
 		if acc.TermsVersion != TermsVersion && r.URL.Path != "/conditions" {
-			http.Redirect(w, r, "/conditions", http.StatusSeeOther)
+			s.redirectBrowser(w, r, "/conditions")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -137,20 +141,30 @@ func canRegister(id *certgate.Identity) bool {
 }
 
 // ensureSession records a login the first time a certificate is seen in
-// this browser session.
-func (s *Server) ensureSession(w http.ResponseWriter, r *http.Request, id *certgate.Identity, acc *model.Account) {
+// this browser session. A login that cannot be recorded (with its audit
+// entry) is refused with a 503: it reports false, having answered.
+func (s *Server) ensureSession(w http.ResponseWriter, r *http.Request, id *certgate.Identity, acc *model.Account) bool {
+	if isAPIRequest(r) && !s.apiLoginDue(id.Fingerprint) {
+		return true // API clients keep no cookie: see apiLoginDue
+	}
 	want := hex.EncodeToString(s.mac("session", id.Fingerprint))
 	if c, err := r.Cookie(sessionCookie); err == nil && hmac.Equal([]byte(c.Value), []byte(want)) {
-		return
+		return true
 	}
 	err := s.deps.Accounts.RecordLogin(r.Context(), &model.Login{AccountID: acc.ID, Fingerprint: id.Fingerprint,
 		Issuer: id.Issuer, Serial: id.Serial.String(), RemoteAddr: r.RemoteAddr})
 	if err != nil {
 		s.log.Error("recording a login", "request_id", RequestID(r.Context()), "err", err)
-		return
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return false
 	}
 	s.log.Info("login", "account", acc.ID, "serial", id.Serial.String(), "issuer", id.IssuerCommonName)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: want, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	if isAPIRequest(r) {
+		s.apiLoginRecorded(id.Fingerprint)
+	} else {
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: want, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	}
+	return true
 }
 
 type roleChoice struct{ Value, Label string }
@@ -268,5 +282,6 @@ func (s *Server) acceptTerms(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusInternalServerError)
 		return
 	}
+	s.accounts.drop(id.Fingerprint) // or the cached account sends them back here
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -89,10 +89,12 @@ func (s *Server) maxBody() int64 {
 }
 
 // securityHeaders are sent on every public response: no sniffing, no
-// referrer (links may carry tokens), no framing, only our own assets.
+// referrer to other sites (links may carry tokens), no framing, only our
+// own assets. "same-origin", not "no-referrer": under no-referrer browsers
+// send "Origin: null" with every form post, which checkCSRF refuses.
 func securityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Strict-Transport-Security", "max-age=31536000")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -28,6 +28,9 @@ func (s *Server) routes() *mux.Router {
 	}
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler())).Methods(http.MethodGet, http.MethodHead)
 
+	if s.deps.Gate != nil && s.deps.Accounts != nil {
+		s.apiRoutes(r.MatcherFunc(onSide(SidePortal)).PathPrefix("/api/v1").Subrouter())
+	}
 	portal := r.MatcherFunc(onSide(SidePortal)).Subrouter()
 	if s.deps.Gate != nil {
 		portal.Use(s.requireCertificate, s.checkCSRF)
@@ -65,9 +68,26 @@ func (s *Server) routes() *mux.Router {
 				member.HandleFunc("/affaires/{case:[0-9]+}/documents/{doc:[0-9]+}/relancer", s.remind).Methods(http.MethodPost)
 				member.HandleFunc("/affaires/{case:[0-9]+}/contradictoire", s.showContradictoire).Methods(http.MethodGet, http.MethodHead)
 			}
+			if s.deps.Cases != nil && s.deps.Audit != nil {
+				member.HandleFunc("/affaires/{case:[0-9]+}/journal", s.showJournal).Methods(http.MethodGet, http.MethodHead)
+				member.HandleFunc("/affaires/{case:[0-9]+}/journal.csv", s.exportJournal).Methods(http.MethodGet)
+			}
+			if s.counterEnabled() && s.deps.Cases != nil && s.deps.Members != nil {
+				member.HandleFunc("/affaires/{case:[0-9]+}/participants/{id:[0-9]+}/certificat", s.orderCertificate).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}/participants/{id:[0-9]+}/certificat/revoquer", s.revokeCertificate).Methods(http.MethodPost)
+				member.HandleFunc("/affaires/{case:[0-9]+}/participants/{id:[0-9]+}/certificat/debloquer", s.rearmOrder).Methods(http.MethodPost)
+				member.HandleFunc("/compte/certificat-perdu", s.declareLost).Methods(http.MethodPost)
+			}
 			member.HandleFunc("/conditions", s.showTerms).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/conditions", s.acceptTerms).Methods(http.MethodPost)
 			member.HandleFunc("/compte", s.showAccount).Methods(http.MethodGet, http.MethodHead)
+			if s.deps.Search != nil {
+				member.HandleFunc("/recherche", s.search).Methods(http.MethodGet, http.MethodHead)
+			}
+			if s.deps.Notifications != nil {
+				member.HandleFunc("/compte/notifications", s.showNotices).Methods(http.MethodGet, http.MethodHead)
+				member.HandleFunc("/compte/notifications", s.saveNotificationSettings).Methods(http.MethodPost)
+			}
 			member.HandleFunc("/annuaire", s.directory).Methods(http.MethodGet, http.MethodHead)
 			member.HandleFunc("/compte/certificats/ajouter", s.requestCertificateLink).Methods(http.MethodPost)
 			member.HandleFunc("/compte/certificats/{id:[0-9]+}/retirer", s.removeCertificate).Methods(http.MethodPost)
@@ -80,6 +100,14 @@ func (s *Server) routes() *mux.Router {
 
 	counter := r.MatcherFunc(onSide(SideCounter)).Subrouter()
 	counter.HandleFunc("/", s.counterHome).Methods(http.MethodGet, http.MethodHead)
+	if s.counterEnabled() {
+		counter.Use(counterRequest)
+		counter.HandleFunc("/retrait", s.openCounter).Methods(http.MethodGet, http.MethodHead)
+		counter.HandleFunc("/retrait/code", s.checkCode).Methods(http.MethodPost)
+		counter.HandleFunc("/retrait/certificat", s.collect).Methods(http.MethodPost)
+		counter.HandleFunc("/retrait/guide", s.guidePage).Methods(http.MethodGet, http.MethodHead)
+		counter.HandleFunc("/retrait/guide/{guide}", s.guidePage).Methods(http.MethodGet, http.MethodHead)
+	}
 	if s.cfg.Development && s.deps.Mailbox != nil {
 		counter.HandleFunc("/dev/mail", s.devMailList).Methods(http.MethodGet)
 		counter.HandleFunc("/dev/mail/{name}", s.devMailShow).Methods(http.MethodGet)

@@ -27,6 +27,7 @@ import (
 	"sceau.fr/sceau/portal/certgate"
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/proxycert"
+	"sceau.fr/sceau/portal/retrieval"
 	"sceau.fr/sceau/templates"
 )
 
@@ -50,6 +51,8 @@ type Config struct {
 	AccountCacheTTL time.Duration
 	// CounterURL and PortalURL are the public URLs, for links.
 	CounterURL, PortalURL string
+	// Counter sets the retrieval counter's orders and limits.
+	Counter CounterConfig
 }
 
 // Deps are the collaborators the server needs, plugged in by cmd/sceau.
@@ -79,6 +82,14 @@ type Deps struct {
 	Accounts Accounts
 	// Directory searches professionals for the annuaire; nil hides it.
 	Directory Directory
+	// Notifications holds notification settings and notice history; nil
+	// hides them.
+	Notifications Notifications
+	// Search finds cases, documents and participants; nil hides it.
+	Search Search
+	// Audit records page views and refusals and reads case journals
+	// (changes are recorded by the store itself); nil hides the journal.
+	Audit Audit
 	// Cases reads and changes case spaces (rights applied in its queries).
 	Cases Cases
 	// Members manages the parties and participants of cases.
@@ -90,6 +101,10 @@ type Deps struct {
 	// SessionKey signs session cookies and form tokens; instances behind
 	// one load balancer must share it.
 	SessionKey []byte
+	// Orders records litigant certificate orders; Collector makes the
+	// certificates at the counter. Both nil hide the retrieval counter.
+	Orders    Orders
+	Collector *retrieval.Collector
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 	// ProxyCert reads client certificates from a trusted reverse proxy's
@@ -111,10 +126,18 @@ type Server struct {
 
 	verified *ttlCache[[32]byte, *certgate.Identity]
 	accounts *ttlCache[string, *model.Account]
+	// auditRefusals spaces identical refusals in the audit trail (audit.go).
+	auditRefusals *ttlCache[string, struct{}]
+	// apiLogins spaces the logins recorded for API clients (api.go).
+	apiLogins apiLogins
 
 	mu        sync.Mutex
 	listeners []namedListener
 	servers   []*http.Server
+	// revocations wakes the revocation worker; collections joins a
+	// double-clicked collection to the one already running.
+	revocations *revocationPoke
+	collections *collections
 }
 
 type namedListener struct {
@@ -149,8 +172,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger,
-		verified: newTTLCache[[32]byte, *certgate.Identity](verifiedChainTTL, cacheEntries),
-		accounts: newTTLCache[string, *model.Account](cmp.Or(cfg.AccountCacheTTL, defaultAccountTTL), cacheEntries)}
+		verified:    newTTLCache[[32]byte, *certgate.Identity](verifiedChainTTL, cacheEntries),
+		accounts:    newTTLCache[string, *model.Account](cmp.Or(cfg.AccountCacheTTL, defaultAccountTTL), cacheEntries),
+		revocations: &revocationPoke{ch: make(chan struct{}, 1)}, collections: newCollections()}
+	s.auditRefusals = newTTLCache[string, struct{}](refusalRecordTTL, cacheEntries)
 	var err error
 	if s.metrics, err = newHTTPMetrics(deps.Registry); err != nil {
 		return nil, err

@@ -123,6 +123,10 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		}
 		return s.Ping(ctx)
 	}
+	coll, err := collector(cfg, lazyAccounts{&db}, pki, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	srv, err := portal.New(portal.Config{
 		PortalAddr: cfg.Server.Portal.Listen, CounterAddr: cfg.Server.Counter.Listen, AdminAddr: cfg.Server.Admin.Listen,
@@ -132,12 +136,13 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 		ShutdownTimeout: cfg.Server.ShutdownTimeout.Duration, MaxHeaderBytes: cfg.Server.MaxHeaderBytes,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, MaxUploadBytes: cfg.Server.MaxUploadBytes, Development: cfg.Server.Development,
 		CounterURL: cfg.Server.Counter.PublicURL, PortalURL: cfg.Server.Portal.PublicURL,
-		AccountCacheTTL: cfg.Server.AccountCache.Duration,
+		AccountCacheTTL: cfg.Server.AccountCache.Duration, Counter: counterConfig(cfg, log),
 	}, portal.Deps{
 		Logger: log, Templates: tpl, Certificate: certs.GetCertificate, ClientCAHints: hints,
 		Ready: ready, Registry: reg, Mailbox: mailbox(cfg), PKI: pki, Gate: gate, ProxyCert: proxy,
-		Accounts: lazyAccounts{&db}, Directory: lazyAccounts{&db}, Cases: lazyAccounts{&db}, Members: lazyAccounts{&db},
-		Documents: lazyAccounts{&db}, Blobs: blobStore, SessionKey: []byte(cfg.Server.SessionKey.Value()),
+		Accounts: lazyAccounts{&db}, Directory: lazyAccounts{&db}, Notifications: lazyAccounts{&db}, Search: lazyAccounts{&db}, Cases: lazyAccounts{&db}, Members: lazyAccounts{&db},
+		Documents: lazyAccounts{&db}, Audit: lazyAccounts{&db}, Blobs: blobStore, SessionKey: []byte(cfg.Server.SessionKey.Value()),
+		Orders: lazyAccounts{&db}, Collector: coll,
 	})
 	if err != nil {
 		return err
@@ -188,10 +193,12 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 	pki.set(authority)
 	workers.Add(1)
 	go func() { defer workers.Done(); authority.Run(ctx) }()
+	s.SetNoticeRenderers(noticeRenderers(cfg, tpl)) // before any deposit
 	db.Store(s)
 	log.Info("ready", "database", cfg.Database.Driver, "ca_key", authority.KeyLocation())
 
 	startWorkers(ctx, cfg, s, sender, log, &workers)
+	startCertificateWorker(ctx, cfg, s, pki, tpl, srv.RevocationWake(), log, &workers)
 	err = <-served
 	cancel()
 	workers.Wait()

@@ -49,6 +49,13 @@ func startWorkers(ctx context.Context, cfg *config.Config, s *store.Store, sende
 		defer wg.Done()
 		w.Run(ctx)
 	}()
+	d := digestWorker(cfg, s, w.Wake)
+	d.Logger = log
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.Run(ctx)
+	}()
 	return w
 }
 

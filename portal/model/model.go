@@ -7,7 +7,7 @@ import "errors"
 // All lists one value of every stored model, so tests can check that the
 // migrations give each field its column in every dialect.
 func All() []any {
-	return []any{&OutboxMessage{}, &IssuedCertificate{}, &Revocation{}, &UsedToken{}, &CRL{}, &Account{}, &AccountCertificate{}, &Login{}, &CertificateLink{}, &Case{}, &Party{}, &Participant{}, &ParticipantParty{}, &Folder{}, &Document{}, &DocumentOpening{}}
+	return []any{&OutboxMessage{}, &IssuedCertificate{}, &Revocation{}, &UsedToken{}, &CRL{}, &Account{}, &AccountCertificate{}, &Login{}, &CertificateLink{}, &Case{}, &Party{}, &Participant{}, &ParticipantParty{}, &Folder{}, &Document{}, &DocumentOpening{}, &AuditEntry{}, &AuditHead{}, &NotificationSettings{}, &Notice{}, &DigestRun{}}
 }
 
 // ErrNotFound is returned when a record does not exist (or is not visible

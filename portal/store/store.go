@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -29,6 +30,10 @@ type Store struct {
 	db      *gorm.DB
 	sql     *sql.DB
 	dialect migrations.Dialect
+	// notices renders the mails of notices (notifications.go).
+	notices atomic.Pointer[NoticeRenderers]
+	// auditHead is this instance's guess of the audit chain head (audit.go).
+	auditHead auditHeadCache
 }
 
 // Open connects and checks the connection with a ping. It does not touch
@@ -81,9 +86,14 @@ func (s *Store) Close() error { return s.sql.Close() }
 // Dialect is the SQL flavour in use.
 func (s *Store) Dialect() migrations.Dialect { return s.dialect }
 
-// Migrate applies pending migrations.
+// Migrate applies pending migrations, then fills the derived columns a
+// migration cannot compute in SQL (fillJurisdictionKeys).
 func (s *Store) Migrate(ctx context.Context) ([]migrations.Applied, error) {
-	return migrations.Up(ctx, s.sql, s.dialect)
+	applied, err := migrations.Up(ctx, s.sql, s.dialect)
+	if err != nil {
+		return applied, err
+	}
+	return applied, s.fillJurisdictionKeys(ctx)
 }
 
 // MigrationStatus lists the migrations and whether each is applied.
