@@ -30,7 +30,7 @@ test('demo: the demo expert lands on the demo case and its documents', { skip: s
   await p.goto(s.portal + '/');
   assert.match(await p.locator('h1').innerText(), /Bonjour Pierre Durand/);
   await browser.screenshot(p, 'demo-dashboard');
-  await p.getByRole('link', { name: /25\/01234/ }).click();
+  await p.getByRole('link', { name: /25\/01234/ }).first().click();
   for (const name of ['ordonnance-de-designation.pdf', 'convocation-premiere-reunion.pdf', 'dire-n1-helene-dupre-lefevre.pdf']) {
     assert.equal(await portal.documentRow(p, name).count(), 1, name);
   }
@@ -44,7 +44,7 @@ test('demo: the demo expert lands on the demo case and its documents', { skip: s
 test('demo: the magistrate is already registered and sees the dire as new', { skip: skip || false }, async () => {
   const p = await (await browser.contextAs(br, s, 'magistrat-claire-martin')).newPage();
   await p.goto(s.portal + '/');
-  await p.getByRole('link', { name: /25\/01234/ }).click();
+  await p.getByRole('link', { name: /25\/01234/ }).first().click();
   assert.match(await portal.documentRow(p, 'dire-n1-helene-dupre-lefevre.pdf').innerText(), /nouveau/);
   // An identity left for trying the registration form.
   const q = await (await browser.contextAs(br, s, 'experte-anne-moreau')).newPage();

@@ -140,7 +140,7 @@ step('journey 2: the bundle imported into NSS, Chromium presents it and "Tester 
     assert.match(await p.locator('main').innerText(), /Connecté avec le certificat délivré par .*Sceau/); // Sceau's own CA
     await browser.check(p, 'dashboard-litigant');
     // Journey 3 from her side, with Chromium's own certificate stack.
-    await p.getByRole('link', { name: /25\/05555/ }).click();
+    await p.getByRole('link', { name: /25\/05555/ }).first().click();
     const form = await portal.depositForm(p, 'Dires');
     await form.getByLabel('Type').selectOption({ label: 'Dire' });
     await form.locator('input[type=file][name=file]').setInputFiles([{ name: 'dire-de-la-partie.pdf', mimeType: 'application/pdf',
