@@ -33,7 +33,7 @@ type Audit interface {
 // store writes: the certificate admitted by the gate, the client's IP and
 // the request id; acc, once known, its account.
 func withActor(ctx context.Context, r *http.Request, id *certgate.Identity, acc *model.Account) context.Context {
-	a := &model.Actor{IP: remoteIP(r.RemoteAddr), RequestID: RequestID(ctx)}
+	a := &model.Actor{IP: clientIPOf(r), RequestID: RequestID(ctx)}
 	if prev := model.ActorFrom(ctx); prev != nil {
 		*a = *prev
 	}
@@ -49,7 +49,8 @@ func withActor(ctx context.Context, r *http.Request, id *certgate.Identity, acc 
 	return model.WithActor(ctx, a)
 }
 
-// remoteIP is the IP of the TCP peer (behind a trusted proxy, the proxy).
+// remoteIP is the IP of the TCP peer (behind a trusted proxy, the proxy:
+// see clientIP).
 func remoteIP(addr string) string {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		return h
@@ -82,7 +83,7 @@ func (s *Server) recordGateRefusal(r *http.Request, issuer, serial string, accou
 	if s.deps.Audit == nil {
 		return
 	}
-	ip := remoteIP(r.RemoteAddr)
+	ip := clientIPOf(r)
 	key := ip + "|" + detail + "|" + issuer + "|" + serial
 	now := s.now()
 	if _, seen := s.auditRefusals.get(key, now); seen {

@@ -210,7 +210,7 @@ func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) {
 	}
 	cc := s.cfg.Counter.withDefaults()
 	typed := r.PostFormValue("code")
-	_, err := s.deps.Orders.VerifyCode(r.Context(), v.Order.TokenHash, remoteIP(r.RemoteAddr), s.now(),
+	_, err := s.deps.Orders.VerifyCode(r.Context(), v.Order.TokenHash, clientIPOf(r), s.now(),
 		model.CodeLimits{PerOrder: cc.CodeAttempts, PerAddress: cc.AddressAttempts, Window: time.Hour},
 		func(o *model.CertificateOrder) bool { return retrieval.CodeMatches(o, typed) })
 	switch {
@@ -313,7 +313,7 @@ func (s *Server) answerCollection(w http.ResponseWriter, r *http.Request, run *c
 }
 
 func (s *Server) makeBundle(r *http.Request, v *model.OrderView, profile bundle.Profile, guide string) (*deliveredPage, error) {
-	addr := remoteIP(r.RemoteAddr)
+	addr := clientIPOf(r)
 	// The certificate's OU is "Affaire <ref>", at most 64 characters.
 	caseRef := []rune(v.CaseRef)
 	if len(caseRef) > 56 {

@@ -38,6 +38,7 @@ func (s *Server) publicHandler(fixed Side) http.Handler {
 		side := s.resolveSide(fixed, r)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		ctx = context.WithValue(ctx, sideKey{}, side)
+		ctx = context.WithValue(ctx, clientIPKey{}, s.clientIP(r))
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		rec.Header().Set("X-Request-Id", id)
