@@ -67,6 +67,11 @@ async function check(page, name) {
   const problems = await axe(page);
   await screenshot(page, `pages/${name}`);
   const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  // SCEAU_E2E_DOCS=dir: also the first screen of each page, for the README.
+  if (process.env.SCEAU_E2E_DOCS) {
+    fs.mkdirSync(process.env.SCEAU_E2E_DOCS, { recursive: true });
+    await page.screenshot({ path: path.join(process.env.SCEAU_E2E_DOCS, name + '.png') });
+  }
   const vp = page.viewportSize();
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
