@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -127,84 +128,77 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, caseJSON(c, acc.ID))
 }
 
+// apiCaseList answers one of a case's paginated lists: the case id of the
+// route, the page asked for, the items load reads for this account (the
+// store applies the rights), a store error as its problem document, then
+// the page with its items converted by conv. conv runs after load and only
+// for the items of the page, so it may use what load read alongside. The
+// list handlers differ only in their store call and JSON type, hence one
+// generic helper instead of the same preamble and tail in each of them.
+func apiCaseList[T, J any](s *Server, w http.ResponseWriter, r *http.Request,
+	load func(ctx context.Context, caseID, accountID int64) ([]T, error), key func(T) int64, conv func(T) J) {
+	caseID, p, ok := s.apiCasePage(w, r)
+	if !ok {
+		return
+	}
+	items, err := load(r.Context(), caseID, AccountFrom(r.Context()).ID)
+	if err != nil {
+		s.apiStoreError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, paginate(items, key, conv, p))
+}
+
+// apiCasePage reads the case id of the route, then the page asked for,
+// answering a bad one itself (404, 400).
+func (s *Server) apiCasePage(w http.ResponseWriter, r *http.Request) (caseID int64, p apiPage, ok bool) {
+	ids, ok := s.apiIDs(w, r, "case")
+	if !ok {
+		return 0, p, false
+	}
+	if p, ok = s.pageOf(w, r); !ok {
+		return 0, p, false
+	}
+	return ids[0], p, true
+}
+
 // apiFolders lists the folders this person may read, each saying whether
 // they may deposit there now (the same check as the deposit itself).
 func (s *Server) apiFolders(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
-	ids, ok := s.apiIDs(w, r, "case")
-	if !ok {
-		return
-	}
-	p, ok := s.pageOf(w, r)
-	if !ok {
-		return
-	}
-	c, err := s.deps.Cases.Case(r.Context(), ids[0], acc.ID)
-	if err != nil {
-		s.apiStoreError(w, r, err)
-		return
-	}
-	folders, err := s.deps.Cases.FoldersReadable(r.Context(), c.ID, acc.ID)
-	if err != nil {
-		s.apiStoreError(w, r, err)
-		return
-	}
-	page := paginate(folders, func(f model.Folder) int64 { return f.ID }, func(f model.Folder) apiFolder {
-		return apiFolder{ID: f.ID, Name: f.Name, Kind: f.Kind, Section: f.Section(), PartyID: f.PartyID, ParentID: f.ParentID,
-			Position: f.Position, Confidential: f.Confidential()}
-	}, p)
-	if s.deps.Documents != nil && c.State == string(rights.StateInProgress) { // depositAllowed's rule, the case already read
-		for i := range page.Items {
-			ok, err := s.deps.Documents.CanDeposit(r.Context(), c.ID, page.Items[i].ID, acc.ID)
-			page.Items[i].CanDeposit = err == nil && ok
+	var c *model.Case
+	apiCaseList(s, w, r, func(ctx context.Context, caseID, accountID int64) ([]model.Folder, error) {
+		var err error
+		if c, err = s.deps.Cases.Case(ctx, caseID, accountID); err != nil {
+			return nil, err
 		}
-	}
-	s.writeJSON(w, r, http.StatusOK, page)
+		return s.deps.Cases.FoldersReadable(ctx, c.ID, accountID)
+	}, func(f model.Folder) int64 { return f.ID }, func(f model.Folder) apiFolder {
+		out := apiFolder{ID: f.ID, Name: f.Name, Kind: f.Kind, Section: f.Section(), PartyID: f.PartyID, ParentID: f.ParentID,
+			Position: f.Position, Confidential: f.Confidential()}
+		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) { // depositAllowed's rule, the case already read
+			ok, err := s.deps.Documents.CanDeposit(r.Context(), c.ID, f.ID, acc.ID)
+			out.CanDeposit = err == nil && ok
+		}
+		return out
+	})
 }
 
 func (s *Server) apiParties(w http.ResponseWriter, r *http.Request) {
-	acc := AccountFrom(r.Context())
-	ids, ok := s.apiIDs(w, r, "case")
-	if !ok {
-		return
-	}
-	p, ok := s.pageOf(w, r)
-	if !ok {
-		return
-	}
-	parties, err := s.deps.Members.Parties(r.Context(), ids[0], acc.ID)
-	if err != nil {
-		s.apiStoreError(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, paginate(parties, func(p model.Party) int64 { return p.ID }, func(p model.Party) apiParty {
+	apiCaseList(s, w, r, s.deps.Members.Parties, func(p model.Party) int64 { return p.ID }, func(p model.Party) apiParty {
 		return apiParty{ID: p.ID, Name: p.Name, DepositMode: p.DepositMode}
-	}, p))
+	})
 }
 
 // apiParticipants lists the participants as the participants page shows
 // them: name, address, role, parties, active or not.
 func (s *Server) apiParticipants(w http.ResponseWriter, r *http.Request) {
-	acc := AccountFrom(r.Context())
-	ids, ok := s.apiIDs(w, r, "case")
-	if !ok {
-		return
-	}
-	p, ok := s.pageOf(w, r)
-	if !ok {
-		return
-	}
-	people, err := s.deps.Members.Participants(r.Context(), ids[0], acc.ID)
-	if err != nil {
-		s.apiStoreError(w, r, err)
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, paginate(people, func(p model.Participant) int64 { return p.ID }, func(p model.Participant) apiParticipant {
+	apiCaseList(s, w, r, s.deps.Members.Participants, func(p model.Participant) int64 { return p.ID }, func(p model.Participant) apiParticipant {
 		parties := append([]int64{}, p.PartyIDs...)
 		if p.PartyID != nil {
 			parties = append(parties, *p.PartyID)
 		}
 		return apiParticipant{ID: p.ID, DisplayName: p.DisplayName, Email: p.Email, Role: p.Role, RoleLabel: participantRoleLabels[p.Role],
 			PartyIDs: parties, Active: p.Active, Supervising: p.Supervising, HasAccount: p.AccountID != nil}
-	}, p))
+	})
 }

@@ -92,11 +92,7 @@ func (s *Server) apiReadable(w http.ResponseWriter, r *http.Request, caseID int6
 // apiDocuments lists the readable documents of a case, optionally of one
 // folder (?folder=ID); "unread" is this person's "nouveau" marker.
 func (s *Server) apiDocuments(w http.ResponseWriter, r *http.Request) {
-	ids, ok := s.apiIDs(w, r, "case")
-	if !ok {
-		return
-	}
-	p, ok := s.pageOf(w, r)
+	caseID, p, ok := s.apiCasePage(w, r)
 	if !ok {
 		return
 	}
@@ -109,11 +105,11 @@ func (s *Server) apiDocuments(w http.ResponseWriter, r *http.Request) {
 		}
 		folder = f
 	}
-	docs, names, ok := s.apiReadable(w, r, ids[0])
+	docs, names, ok := s.apiReadable(w, r, caseID)
 	if !ok {
 		return
 	}
-	if _, ok := s.caseViewed(w, r, ids[0]); !ok { // the case page's list, recorded the same way
+	if _, ok := s.caseViewed(w, r, caseID); !ok { // the case page's list, recorded the same way
 		return
 	}
 	if folder != 0 {
@@ -403,40 +399,29 @@ type apiReader struct {
 // active participants who may read it and when each first opened it. The
 // case owner only (another participant: 403, anyone else: 404).
 func (s *Server) apiContradictoire(w http.ResponseWriter, r *http.Request) {
-	acc := AccountFrom(r.Context())
-	ids, ok := s.apiIDs(w, r, "case")
-	if !ok {
-		return
-	}
-	p, ok := s.pageOf(w, r)
-	if !ok {
-		return
-	}
-	entries, err := s.deps.Documents.Contradictoire(r.Context(), ids[0], acc.ID)
-	if err != nil {
-		s.apiStoreError(w, r, err)
-		return
-	}
 	names := map[int64]string{}
-	if s.deps.Members != nil {
-		if ps, err := s.deps.Members.Participants(r.Context(), ids[0], acc.ID); err == nil {
-			for _, pt := range ps {
-				names[pt.ID] = pt.DisplayName
+	apiCaseList(s, w, r, func(ctx context.Context, caseID, accountID int64) ([]ContradictoireEntry, error) {
+		entries, err := s.deps.Documents.Contradictoire(ctx, caseID, accountID)
+		if err != nil {
+			return nil, err
+		}
+		if s.deps.Members != nil {
+			if ps, err := s.deps.Members.Participants(ctx, caseID, accountID); err == nil {
+				for _, pt := range ps {
+					names[pt.ID] = pt.DisplayName
+				}
 			}
 		}
-	}
-	s.writeJSON(w, r, http.StatusOK, paginate(entries, func(e ContradictoireEntry) int64 { return e.Document.ID },
-		func(e ContradictoireEntry) apiContradictoireEntry {
-			out := apiContradictoireEntry{Document: documentJSON(&e.Document, names), Total: len(e.Readers), Readers: []apiReader{}}
-			for _, rd := range e.Readers {
-				at := rd.FirstOpenedAt
-				if at != nil {
-					u := at.UTC()
-					at = &u
-					out.Opened++
-				}
-				out.Readers = append(out.Readers, apiReader{ParticipantID: rd.ParticipantID, Name: names[rd.ParticipantID], Role: rd.Role, FirstOpenedAt: at})
+		return entries, nil
+	}, func(e ContradictoireEntry) int64 { return e.Document.ID }, func(e ContradictoireEntry) apiContradictoireEntry {
+		out := apiContradictoireEntry{Document: documentJSON(&e.Document, names), Total: len(e.Readers), Readers: []apiReader{}}
+		for _, rd := range e.Readers {
+			at := utcOrNil(rd.FirstOpenedAt)
+			if at != nil {
+				out.Opened++
 			}
-			return out
-		}, p))
+			out.Readers = append(out.Readers, apiReader{ParticipantID: rd.ParticipantID, Name: names[rd.ParticipantID], Role: rd.Role, FirstOpenedAt: at})
+		}
+		return out
+	})
 }

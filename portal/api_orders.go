@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -105,19 +106,21 @@ type apiOrderRequest struct {
 	RequestID    string `json:"request_id"`
 }
 
-func orderJSON(o *model.CertificateOrder, now time.Time) apiOrderJSON {
-	utc := func(t *time.Time) *time.Time {
-		if t == nil {
-			return nil
-		}
-		u := t.UTC()
-		return &u
+// utcOrNil is t in UTC, nil staying nil (the API's optional times).
+func utcOrNil(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
 	}
+	u := t.UTC()
+	return &u
+}
+
+func orderJSON(o *model.CertificateOrder, now time.Time) apiOrderJSON {
 	return apiOrderJSON{ID: o.ID, ParticipantID: o.ParticipantID, State: o.State, Name: o.Name, Email: o.Email, Phone: o.Phone,
 		ValidityDays: o.ValidityDays, DownloadsAllowed: o.DownloadsAllowed, DownloadsUsed: o.DownloadsUsed,
 		CreatedAt: o.CreatedAt.UTC(), LinkExpiresAt: o.LinkExpiresAt.UTC(), LinkExpired: !now.Before(o.LinkExpiresAt),
-		Locked: o.LockedAt != nil, LockedAt: utc(o.LockedAt), FailedAttempts: o.FailedAttempts,
-		CollectedAt: utc(o.CollectedAt), ClosedAt: utc(o.ClosedAt)}
+		Locked: o.LockedAt != nil, LockedAt: utcOrNil(o.LockedAt), FailedAttempts: o.FailedAttempts,
+		CollectedAt: utcOrNil(o.CollectedAt), ClosedAt: utcOrNil(o.ClosedAt)}
 }
 
 func orderStatusJSON(p model.Participant, st *model.OrderStatus, now time.Time) apiOrderStatus {
@@ -128,17 +131,9 @@ func orderStatusJSON(p model.Participant, st *model.OrderStatus, now time.Time) 
 	o := orderJSON(&st.Order, now)
 	out.Order = &o
 	for _, c := range st.Certificates {
-		j := apiCollectedJSON{Serial: c.Serial, NotAfter: c.NotAfter.UTC(), Profile: c.Profile, CollectedAt: c.CollectedAt.UTC(),
-			Revoked: c.RevokedAt != nil || c.RevokeDue != nil}
-		if c.RevokeDue != nil {
-			t := c.RevokeDue.UTC()
-			j.RevokeDue = &t
-		}
-		if c.RevokedAt != nil {
-			t := c.RevokedAt.UTC()
-			j.RevokedAt = &t
-		}
-		out.Certificates = append(out.Certificates, j)
+		out.Certificates = append(out.Certificates, apiCollectedJSON{Serial: c.Serial, NotAfter: c.NotAfter.UTC(), Profile: c.Profile,
+			CollectedAt: c.CollectedAt.UTC(), RevokeDue: utcOrNil(c.RevokeDue), RevokedAt: utcOrNil(c.RevokedAt),
+			Revoked: c.RevokedAt != nil || c.RevokeDue != nil})
 	}
 	return out
 }
@@ -153,34 +148,30 @@ func orderableRow(p model.Participant, st *model.OrderStatus) bool {
 // apiOrders lists, for the case owner, each orderable participant with
 // their latest order and collected certificates, by participant id.
 func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) {
-	acc := AccountFrom(r.Context())
-	ids, ok := s.apiIDs(w, r, "case")
-	if !ok {
-		return
-	}
-	p, ok := s.pageOf(w, r)
-	if !ok {
-		return
-	}
-	statuses, err := s.deps.Orders.OrderStatuses(r.Context(), ids[0], acc.ID)
-	if err != nil {
-		s.apiStoreError(w, r, err)
-		return
-	}
-	people, err := s.deps.Members.Participants(r.Context(), ids[0], acc.ID)
-	if err != nil {
-		s.apiStoreError(w, r, err)
-		return
-	}
-	var rows []model.Participant
-	for _, pt := range people {
-		if orderableRow(pt, statuses[pt.ID]) {
-			rows = append(rows, pt)
+	var (
+		statuses map[int64]*model.OrderStatus
+		now      time.Time
+	)
+	apiCaseList(s, w, r, func(ctx context.Context, caseID, accountID int64) ([]model.Participant, error) {
+		var err error
+		if statuses, err = s.deps.Orders.OrderStatuses(ctx, caseID, accountID); err != nil {
+			return nil, err
 		}
-	}
-	now := s.now()
-	s.writeJSON(w, r, http.StatusOK, paginate(rows, func(p model.Participant) int64 { return p.ID },
-		func(p model.Participant) apiOrderStatus { return orderStatusJSON(p, statuses[p.ID], now) }, p))
+		people, err := s.deps.Members.Participants(ctx, caseID, accountID)
+		if err != nil {
+			return nil, err
+		}
+		var rows []model.Participant
+		for _, pt := range people {
+			if orderableRow(pt, statuses[pt.ID]) {
+				rows = append(rows, pt)
+			}
+		}
+		now = s.now()
+		return rows, nil
+	}, func(p model.Participant) int64 { return p.ID }, func(p model.Participant) apiOrderStatus {
+		return orderStatusJSON(p, statuses[p.ID], now)
+	})
 }
 
 // apiOrderTarget reads the case and the participant of an order route as
