@@ -174,6 +174,13 @@ test('pages: the keyboard reaches every control of the case page, with a visible
   }
   assert.ok(seen.size >= want, `Tab reached ${seen.size} of ${want} controls`);
   assert.deepEqual(invisible, [], 'controls without a visible focus');
+  // A folded deposit form opens from the keyboard.
+  const summary = p.locator('details.deposit summary').first();
+  await summary.focus();
+  await p.keyboard.press('Enter');
+  assert.ok(await p.locator('details.deposit').first().evaluate((d) => d.open), 'Enter opens the deposit form');
+  await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.name), 'kind', 'Tab then reaches the document type');
   // The skip link comes first and leads to the content.
   await p.goto(`${s.portal}/affaires/${caseID}`);
   await p.keyboard.press('Tab');
