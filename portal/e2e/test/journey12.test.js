@@ -132,8 +132,13 @@ step('journey 2: the bundle imported into NSS, Chromium presents it and "Tester 
     assert.equal(resp.status(), 200, await p.locator('main').innerText());
     // Her account was made at the collection: first she accepts the terms.
     if (/conditions/.test(p.url())) {
+      assert.match(await p.locator('h1').innerText(), /Bienvenue sur Sceau/, 'first terms, not "new" ones');
+      await p.getByRole('button', { name: 'Continuer' }).click();
+      const box = p.getByLabel('J’ai lu et j’accepte les conditions d’utilisation.');
+      assert.equal(await box.getAttribute('aria-invalid'), 'true');
+      assert.match(await p.locator('#terms-error').innerText(), /accepter les conditions/);
       await browser.check(p, 'terms');
-      await p.getByLabel('J’ai lu et j’accepte les conditions d’utilisation.').check();
+      await box.check();
       await p.getByRole('button', { name: 'Continuer' }).click();
     }
     assert.match(await p.locator('h1').innerText(), new RegExp(`Bonjour ${litigant.name}`));
