@@ -29,13 +29,11 @@ CREATE INDEX notices_account ON notices (account_id, created_at, id);
 -- The digest of a day (Paris calendar day, 'YYYY-MM-DD') for an account:
 -- claimed by inserting this row, in the same transaction as the mail it
 -- queues, so that it is sent once whatever the number of instances and
--- crashes. documents = 0 and no message: nothing new that day.
+-- crashes (the mail itself, if any, is in outbox_messages and notices).
 CREATE TABLE digest_runs (
     day               TEXT        NOT NULL CHECK (length(day) = 10),
     account_id        INTEGER     NOT NULL REFERENCES accounts (id),
     claimed_at        DATETIME    NOT NULL,
-    documents         INTEGER     NOT NULL DEFAULT 0,
-    outbox_message_id INTEGER     REFERENCES outbox_messages (id),
     PRIMARY KEY (day, account_id)
 );
 

@@ -62,13 +62,13 @@ type NoticeEntry struct {
 	Attempts  int
 }
 
-// DigestRun is the claim of one account's digest for one day.
+// DigestRun is the claim of one account's digest for one day, taken in
+// the transaction that queues the digest (if the account has anything new:
+// the mail and its notice are then in the outbox and notices tables).
 type DigestRun struct {
-	Day             string `gorm:"primaryKey"` // YYYY-MM-DD, Paris time
-	AccountID       int64  `gorm:"primaryKey"`
-	ClaimedAt       time.Time
-	Documents       int
-	OutboxMessageID *int64
+	Day       string `gorm:"primaryKey"` // YYYY-MM-DD, Paris time
+	AccountID int64  `gorm:"primaryKey"`
+	ClaimedAt time.Time
 }
 
 // TableName is the digest claims table.

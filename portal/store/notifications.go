@@ -341,19 +341,6 @@ func (s *Store) RunDigest(ctx context.Context, day string, loc *time.Location, b
 			return res, err
 		}
 		accounts := candidates[lo:min(lo+batch, len(candidates))]
-		// Skip the accounts another instance claimed meanwhile (a cheap
-		// read; the claim below stays the arbiter).
-		var taken []int64
-		if err := s.gorm(ctx).Model(&model.DigestRun{}).Where("day = ? AND account_id IN ?", day, accounts).
-			Pluck("account_id", &taken).Error; err != nil {
-			return res, err
-		}
-		if len(taken) > 0 {
-			accounts = slices.DeleteFunc(slices.Clone(accounts), func(id int64) bool { return slices.Contains(taken, id) })
-			if len(accounts) == 0 {
-				continue
-			}
-		}
 		var claimed, queued int
 		err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
 			var err error
@@ -377,11 +364,11 @@ func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to 
 	values := make([]string, len(accounts))
 	args := make([]any, 0, 3*len(accounts))
 	for i, id := range accounts {
-		values[i] = "(?, ?, ?, 0)"
+		values[i] = "(?, ?, ?)"
 		args = append(args, day, id, at)
 	}
 	var claimed []int64
-	if err := tx.Raw(`INSERT INTO digest_runs (day, account_id, claimed_at, documents) VALUES `+strings.Join(values, ", ")+
+	if err := tx.Raw(`INSERT INTO digest_runs (day, account_id, claimed_at) VALUES `+strings.Join(values, ", ")+
 		` ON CONFLICT (day, account_id) DO NOTHING RETURNING account_id`, args...).Scan(&claimed).Error; err != nil {
 		return 0, 0, err
 	}
@@ -452,7 +439,6 @@ func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to 
 	}
 	var msgs []*model.OutboxMessage
 	var owners []int64
-	var counts []int
 	for _, a := range recipients {
 		ids := readable[a.ID]
 		if len(ids) == 0 || strings.TrimSpace(a.Email) == "" {
@@ -471,31 +457,20 @@ func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to 
 		if err != nil {
 			return 0, 0, err
 		}
-		msgs, owners, counts = append(msgs, m), append(owners, a.ID), append(counts, len(docs))
+		msgs, owners = append(msgs, m), append(owners, a.ID)
 	}
 	if len(msgs) == 0 {
 		return len(claimed), 0, nil
 	}
-	// The mails, their notices and the claims' outcome, a few statements
-	// for the whole batch.
+	// The mails and their notices, a few statements for the whole batch.
 	if err := enqueueMailBatch(tx, msgs); err != nil {
 		return 0, 0, err
 	}
 	notices := make([]model.Notice, len(msgs))
-	docsCase, outCase := make([]string, 0, len(msgs)), make([]string, 0, len(msgs))
-	var docsArgs, outArgs []any
 	for i, m := range msgs {
 		notices[i] = model.Notice{AccountID: owners[i], Kind: model.NoticeDigest, Summary: m.Subject, OutboxMessageID: m.ID, CreatedAt: m.CreatedAt}
-		docsCase, docsArgs = append(docsCase, "WHEN ? THEN CAST(? AS INTEGER)"), append(docsArgs, owners[i], counts[i])
-		outCase, outArgs = append(outCase, "WHEN ? THEN CAST(? AS BIGINT)"), append(outArgs, owners[i], m.ID)
 	}
 	if err := tx.CreateInBatches(notices, 500).Error; err != nil {
-		return 0, 0, err
-	}
-	args = append(append(docsArgs, outArgs...), day, owners)
-	if err := tx.Exec(`UPDATE digest_runs SET documents = CASE account_id `+strings.Join(docsCase, " ")+` END,
-		outbox_message_id = CASE account_id `+strings.Join(outCase, " ")+` END
-		WHERE day = ? AND account_id IN ?`, args...).Error; err != nil {
 		return 0, 0, err
 	}
 	return len(claimed), len(msgs), nil
