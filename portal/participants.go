@@ -21,6 +21,9 @@ type CaseMembers interface {
 	AddParticipant(ctx context.Context, caseID, actor int64, p *model.Participant) (*model.Participant, error)
 	AccountByEmail(ctx context.Context, email string) (*model.Account, error)
 	SetParticipantActive(ctx context.Context, caseID, actor, participantID int64, active bool) error
+	// SetParticipantActiveAndNotify also queues, in the same transaction,
+	// the mail notify renders for the participant when their access changes.
+	SetParticipantActiveAndNotify(ctx context.Context, caseID, actor, participantID int64, active bool, notify model.AccessNotifier) error
 	AddFolder(ctx context.Context, caseID, actor int64, f *model.Folder) (*model.Folder, error)
 }
 
@@ -48,6 +51,9 @@ type participantsPage struct {
 	// Counter: certificates can be ordered (litigants); defaults shown.
 	Counter      bool
 	CounterLimit CounterConfig
+	// Directory: the owner's search of professionals to add (see
+	// pickFromDirectory).
+	Directory *directoryPick
 }
 
 type partyRow struct {
@@ -139,6 +145,9 @@ func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, stat
 		}
 		p.People = append(p.People, row)
 	}
+	if p.Owner && s.deps.Directory != nil {
+		p.Directory = s.pickFromDirectory(r, people)
+	}
 	for _, m := range rights.DepositModes() {
 		p.Modes = append(p.Modes, option{string(m), modeLabels[string(m)]})
 	}
@@ -169,7 +178,7 @@ func (s *Server) addParticipant(w http.ResponseWriter, r *http.Request) {
 	acc := AccountFrom(r.Context())
 	caseID, _ := idVar(r, "case")
 	f := map[string]string{}
-	for _, k := range []string{"role", "email", "display_name", "phone", "party"} {
+	for _, k := range []string{"role", "email", "display_name", "phone", "party", "account_id"} {
 		f[k] = strings.TrimSpace(r.PostFormValue(k))
 	}
 	p := &model.Participant{Role: f["role"], Active: true, Supervising: r.PostFormValue("supervising") == "1"}
@@ -180,8 +189,19 @@ func (s *Server) addParticipant(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var errs model.ValidationErrors
-	switch rights.Role(p.Role) {
-	case rights.RolePartyMember, rights.RoleSapiteur:
+	switch {
+	case f["account_id"] != "":
+		// Picked from the directory: the account by its id. The store
+		// checks, in its transaction, that the account is active and may
+		// hold the role (magistrate, clerk, lawyer as such; an expert as
+		// co-expert or sapiteur) and is not already in the case.
+		id, err := strconv.ParseInt(f["account_id"], 10, 64)
+		if err != nil || id <= 0 {
+			errs = append(errs, model.FieldError{Field: "account_id", Message: "Ce professionnel n’est pas valide : relancez la recherche dans l’annuaire."})
+			break
+		}
+		p.AccountID, p.PartyIDs = &id, partyIDs
+	case p.Role == string(rights.RolePartyMember) || p.Role == string(rights.RoleSapiteur):
 		if found, err := s.deps.Members.AccountByEmail(r.Context(), f["email"]); err == nil && p.Role == string(rights.RoleSapiteur) && found.Role == model.RoleExpert {
 			p.AccountID = &found.ID
 		} else {
