@@ -42,7 +42,10 @@ func (s *Server) setParticipantActive(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden)
 		return
 	}
-	err = s.deps.Members.SetParticipantActive(r.Context(), caseID, acc.ID, id, active)
+	err = s.deps.Members.SetParticipantActiveAndNotify(r.Context(), caseID, acc.ID, id, active, s.accessNotifier())
+	if err == nil && !active {
+		s.revocations.poke() // their litigant certificates are revoked
+	}
 	notice := "desactive"
 	if active {
 		notice = "active"

@@ -34,6 +34,8 @@ type dashboardPage struct {
 	NotAfter                    time.Time
 	Professional, Expert        bool
 	Cases                       []caseRow
+	// Court: for magistrates and clerks, the cases of their court.
+	Court *courtSection
 }
 
 type caseRow struct {
@@ -57,6 +59,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, c := range cases {
 			p.Cases = append(p.Cases, caseRow{ID: c.ID, Name: c.Name, RG: c.RGNumber, State: stateLabels[c.State], Ordonnance: c.OrdonnanceDate})
+		}
+		if p.Court, err = s.courtCases(r, acc); err != nil {
+			s.log.Error("listing the cases of a court", "err", err)
+			s.renderError(w, r, http.StatusServiceUnavailable)
+			return
 		}
 	}
 	s.renderPage(w, r, http.StatusOK, "portal_welcome", p)
@@ -355,6 +362,7 @@ func (s *Server) changeState(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusInternalServerError)
 	default:
 		s.log.Info("case state changed", "case", caseID, "from", from, "to", to, "by", acc.ID)
+		s.revocations.poke() // a finished case's litigant certificates are revoked
 		http.Redirect(w, r, "/affaires/"+strconv.FormatInt(caseID, 10), http.StatusSeeOther)
 	}
 }

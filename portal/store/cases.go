@@ -84,6 +84,9 @@ func (s *Store) CreateCase(ctx context.Context, owner *model.Account, c *model.C
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
+		if err := setJurisdictionKey(tx, c); err != nil {
+			return err
+		}
 		ownerID := owner.ID
 		p := &model.Participant{CaseID: c.ID, AccountID: &ownerID, Role: string(rights.RoleExpert), Active: true, AddedAt: now}
 		if err := tx.Create(p).Error; err != nil {
@@ -371,34 +374,7 @@ func (s *Store) AddParticipant(ctx context.Context, caseID, actor int64, p *mode
 // one to run it); ErrNotFound for a participant of another case.
 func (s *Store) SetParticipantActive(ctx context.Context, caseID, actor, participantID int64, active bool) error {
 	return s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := s.ownedCase(tx, caseID, actor)
-		if err != nil {
-			return err
-		}
-		if rights.CaseState(c.State) == rights.StateArchived {
-			return ErrCaseClosed
-		}
-		res := tx.Model(&model.Participant{}).
-			Where("id = ? AND case_id = ? AND role <> ?", participantID, c.ID, string(rights.RoleExpert)).
-			Update("active", active)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			var n int64
-			if err := tx.Model(&model.Participant{}).Where("id = ? AND case_id = ?", participantID, c.ID).Count(&n).Error; err != nil {
-				return err
-			}
-			if n > 0 {
-				return ErrForbidden // the owner
-			}
-			return ErrNotFound
-		}
-		action := model.AuditParticipantInactive
-		if active {
-			action = model.AuditParticipantActive
-		}
-		return s.audit(tx, action, actor, c.ID, model.AuditObjects("participant", participantID), "")
+		return s.setParticipantActive(tx, caseID, actor, participantID, active)
 	})
 }
 
@@ -512,7 +488,7 @@ func (s *Store) TransitionCaseAndNotify(ctx context.Context, caseID, actor int64
 		if err != nil {
 			return err
 		}
-		return enqueueMail(tx, msgs...)
+		return enqueueCaseNotices(tx, c.ID, nil, model.NoticeCaseState, msgs)
 	})
 	if err != nil {
 		return nil, err
