@@ -80,13 +80,21 @@ async function start({ env = {}, demoCase = false } = {}) {
     admin: `http://127.0.0.1:${admin}`,
     rootCA: path.join(dataDir, 'ca', 'root.crt'),
     ids: identities(dataDir),
-    log: () => fs.readFileSync(path.join(tmp, 'serve.log'), 'utf8'),
+    finalLog: null,
+    log() { return this.finalLog ?? fs.readFileSync(path.join(tmp, 'serve.log'), 'utf8'); },
+    // stop ends the server by its PID (SIGINT, then SIGKILL after 20 s) and
+    // removes its data folder, unless SCEAU_E2E_KEEP is set (to read
+    // serve.log and the data after a failure).
     async stop() {
-      if (exited) return exited;
-      process.kill(child.pid, 'SIGINT');
-      const t0 = Date.now();
-      while (!exited && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 100));
-      if (!exited) { process.kill(child.pid, 'SIGKILL'); await new Promise((r) => setTimeout(r, 200)); }
+      if (!exited) {
+        process.kill(child.pid, 'SIGINT');
+        const t0 = Date.now();
+        while (!exited && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 100));
+        if (!exited) { process.kill(child.pid, 'SIGKILL'); await new Promise((r) => setTimeout(r, 200)); }
+      }
+      this.finalLog = fs.readFileSync(path.join(tmp, 'serve.log'), 'utf8');
+      if (process.env.SCEAU_E2E_KEEP) console.error(`e2e: kept ${tmp} (serve.log, data/)`);
+      else fs.rmSync(tmp, { recursive: true, force: true });
       return exited;
     },
   };
