@@ -9,7 +9,7 @@ BIN     := bin/sceau
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build build-pkcs11 run test test-pkcs11 test-short check fmt vet vuln clean
+.PHONY: build build-pkcs11 run test test-pkcs11 test-short e2e check fmt vet vuln clean
 
 # The default binary is pure Go (no cgo, hence no PKCS#11).
 build:
@@ -21,9 +21,22 @@ build-pkcs11:
 	CGO_ENABLED=1 $(GO) build -tags pkcs11 -trimpath -ldflags "$(LDFLAGS)" -o bin/sceau-pkcs11 ./cmd/sceau
 
 # First run: initialise $(DATA) (embedded default: SQLite, local files,
-# mail sink). Then serve it.
+# mail sink, demo identities and a demo case). Then say how to connect, and
+# serve it.
 run: build
-	@test -f $(DATA)/sceau.toml || ./$(BIN) init --data $(DATA) --demo
+	@test -f $(DATA)/sceau.toml || ./$(BIN) init --data $(DATA) --demo-case
+	@printf '%s\n' '' \
+	  'Sceau demo' \
+	  '  portal   https://localhost:8443   (asks for a client certificate)' \
+	  '  counter  https://localhost:8444   (certificate collection; sent mail at https://localhost:8444/dev/mail)' \
+	  '  demo identities (PKCS#12): $(DATA)/demo/identities/ -- passwords in $(DATA)/demo/LISEZ-MOI.txt' \
+	  '  the demo expert (expert-pierre-durand.p12) owns a demo case; experte-anne-moreau.p12 can try the registration' \
+	  '  Chromium/Chrome: Settings > Privacy and security > Security > Manage certificates > Your certificates > Import' \
+	  '    (Linux, browser closed: pk12util -d sql:$$HOME/.pki/nssdb -i $(DATA)/demo/identities/expert-pierre-durand.p12' \
+	  '     and certutil -d sql:$$HOME/.pki/nssdb -A -t C,, -n "Sceau demo" -i $(DATA)/ca/root.crt to trust the server)' \
+	  '  Firefox: Settings > Privacy & Security > Certificates > View Certificates > Your Certificates > Import' \
+	  '    (and Authorities > Import $(DATA)/ca/root.crt, "trust to identify websites")' \
+	  ''
 	./$(BIN) serve --config $(DATA)/sceau.toml
 
 # Every test, storage tests on SQLite and on PostgreSQL. Without
@@ -33,6 +46,14 @@ test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt: these files need formatting:"; gofmt -l .; exit 1; }
 	.ci/with-postgres $(GO) test -count=1 ./...
 	CGO_ENABLED=1 .ci/with-postgres $(GO) test -tags pkcs11 -count=1 ./ca/...
+	$(MAKE) e2e
+
+# Browser end-to-end tests in headless Debian Chromium (portal/e2e): the
+# three journeys, the NSS-imported certificate, axe-core on every page,
+# screenshots in portal/e2e/out/. Skipped loudly without Chromium; a
+# failure under CI=true.
+e2e: build
+	portal/e2e/run.sh
 
 # The CA with its intermediate key in a throw-away SoftHSM2 token (cgo,
 # -tags pkcs11). Skipped loudly without softhsm2; a failure under CI=true.

@@ -267,14 +267,18 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showTerms(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
-	s.renderPage(w, r, http.StatusOK, "terms", map[string]any{"Lang": "fr", "CSRF": s.csrfToken(id), "TermsVersion": TermsVersion})
+	// First: an account made without the terms (a litigant's, at the
+	// counter) is asked for the first time, not for "new" terms.
+	s.renderPage(w, r, http.StatusOK, "terms", map[string]any{"Lang": "fr", "CSRF": s.csrfToken(id), "TermsVersion": TermsVersion,
+		"First": AccountFrom(r.Context()).TermsVersion == ""})
 }
 
 func (s *Server) acceptTerms(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
 	if r.PostFormValue("terms") != TermsVersion {
 		s.renderPage(w, r, http.StatusUnprocessableEntity, "terms", map[string]any{"Lang": "fr", "CSRF": s.csrfToken(id),
-			"TermsVersion": TermsVersion, "Error": "Vous devez accepter les conditions d’utilisation pour continuer."})
+			"TermsVersion": TermsVersion, "Error": "Vous devez accepter les conditions d’utilisation pour continuer.",
+			"First": AccountFrom(r.Context()).TermsVersion == ""})
 		return
 	}
 	if err := s.deps.Accounts.AcceptTerms(r.Context(), AccountFrom(r.Context()).ID, TermsVersion); err != nil {
