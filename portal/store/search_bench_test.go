@@ -37,7 +37,7 @@ func BenchmarkSearchAtScale(b *testing.B) {
 			queries := func(p scalePair) map[string]string {
 				return map[string]string{
 					"case":        "affaire " + strconv.FormatInt(p.CaseID, 10),
-					"document":    "doc" + strconv.FormatInt(10*(p.CaseID-1)+3, 10),
+					"document":    "doc" + strconv.FormatInt(10*(p.CaseID-1)+1, 10) + ".pdf", // in Désignation
 					"participant": "compte " + strconv.FormatInt(p.Account, 10),
 					"nothing":     "introuvable",
 				}
@@ -52,7 +52,9 @@ func BenchmarkSearchAtScale(b *testing.B) {
 			}
 			b.ResetTimer()
 			got := map[string][]time.Duration{}
+			docsFound := 0
 			for range b.N {
+				docsFound = 0
 				got = map[string][]time.Duration{}
 				for _, p := range pairs {
 					qs := queries(p)
@@ -65,8 +67,13 @@ func BenchmarkSearchAtScale(b *testing.B) {
 						}
 						found := map[string]int{"case": len(r.Cases), "document": len(r.Documents), "participant": len(r.Participants),
 							"nothing": 1 - len(r.Cases) - len(r.Documents) - len(r.Participants)}
-						if found[k] < 1 {
+						// The document may be out of reach in the case's
+						// state (en création, terminée): only counted.
+						if found[k] < 1 && k != "document" {
 							b.Fatalf("%s %q for account %d, case %d: nothing found (%+v)", k, qs[k], p.Account, p.CaseID, r)
+						}
+						if k == "document" && found[k] > 0 {
+							docsFound++
 						}
 						got[k] = append(got[k], d)
 						got["all"] = append(got["all"], d)
@@ -74,6 +81,7 @@ func BenchmarkSearchAtScale(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			b.Logf("cases=%d: the document was found (readable) for %d of %d accounts", n, docsFound, len(pairs))
 			for _, k := range append(kinds, "all") {
 				d := got[k]
 				slices.Sort(d)
