@@ -119,6 +119,9 @@ func (s *Store) CreateDocument(ctx context.Context, caseID, folderID, accountID 
 		if err := tx.Create(&doc).Error; err != nil {
 			return err
 		}
+		if err := s.noticeDeposit(tx, &doc); err != nil { // notifications.go
+			return err
+		}
 		if err := s.audit(tx, model.AuditDeposit, accountID, caseID, model.AuditObjects("folder", folderID, "document", doc.ID),
 			depositDetail(&doc)); err != nil {
 			return err
@@ -501,7 +504,7 @@ func (s *Store) RemindUnopened(ctx context.Context, caseID, docID, actor int64, 
 		if err := s.audit(tx, model.AuditDocumentRemind, actor, caseID, model.AuditObjects("document", docID), strconv.Itoa(n)+" relance(s)"); err != nil {
 			return err
 		}
-		return enqueueMail(tx, msgs...)
+		return enqueueCaseNotices(tx, caseID, &docID, model.NoticeReminder, msgs)
 	})
 	if err != nil {
 		return 0, err
