@@ -148,13 +148,22 @@ type Storage struct {
 	S3      S3     `toml:"s3"`
 }
 
-// S3 is an S3-compatible object store.
+// S3 is an S3-compatible object store. The bucket must exist; serve checks
+// it at start.
 type S3 struct {
+	// Endpoint is https://host[:port] (TLS on) or http://host[:port] (TLS
+	// off: a trusted network only).
 	Endpoint        string `toml:"endpoint"`
 	Region          string `toml:"region"`
 	Bucket          string `toml:"bucket"`
 	AccessKeyID     string `toml:"access_key_id"`
 	SecretAccessKey Secret `toml:"secret_access_key_file"`
+	// CAFile trusts a private CA for the endpoint's certificate.
+	CAFile string `toml:"ca_file"`
+	// PathStyle forces https://host/bucket/key URLs; by default the client
+	// uses virtual-hosted style (https://bucket.host/key) with Amazon and
+	// a few known providers, path style with others.
+	PathStyle bool `toml:"path_style"`
 }
 
 // Mail configures outgoing mail: a local sink or an SMTP relay.
@@ -356,7 +365,7 @@ func unwrapPathError(err error) error {
 // resolvePaths makes every relative path relative to the config folder.
 func (c *Config) resolvePaths() {
 	for _, p := range []*string{&c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Database.Path,
-		&c.Storage.Path, &c.Mail.SinkDir, &c.Mail.SMTP.CAFile, &c.CA.Dir} {
+		&c.Storage.Path, &c.Storage.S3.CAFile, &c.Mail.SinkDir, &c.Mail.SMTP.CAFile, &c.CA.Dir} {
 		*p = c.abs(*p)
 	}
 	for _, s := range []*Secret{&c.Server.SessionKey, &c.Database.URL, &c.Storage.S3.SecretAccessKey, &c.Mail.SMTP.Password, &c.CA.KeyPassword} {

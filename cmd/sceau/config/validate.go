@@ -7,10 +7,14 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// bucketName is what S3 accepts as a bucket name.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // applyDefaults fills what the file left out with the embedded default.
 func (c *Config) applyDefaults() {
@@ -199,11 +203,25 @@ func (c *Config) Validate() Problems {
 			bad("storage.path", "is required with backend \"local\"")
 		}
 	case "s3":
-		if c.Storage.S3.Bucket == "" {
+		s3 := c.Storage.S3
+		if s3.Bucket == "" {
 			bad("storage.s3.bucket", "is required with backend \"s3\"")
+		} else if !bucketName.MatchString(s3.Bucket) || strings.Contains(s3.Bucket, "..") {
+			bad("storage.s3.bucket", "%q is not a bucket name (3 to 63 lowercase letters, digits, dots and hyphens)", s3.Bucket)
 		}
-		if _, err := url.ParseRequestURI(c.Storage.S3.Endpoint); err != nil || c.Storage.S3.Endpoint == "" {
-			bad("storage.s3.endpoint", "must be a URL such as https://s3.example.fr")
+		u, err := url.Parse(s3.Endpoint)
+		switch {
+		case s3.Endpoint == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("storage.s3.endpoint", "must be a URL such as https://s3.example.fr (https: TLS on; http: TLS off, trusted network only)")
+		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil:
+			bad("storage.s3.endpoint", "must hold only a scheme, a host and a port (the bucket is storage.s3.bucket)")
+		case s3.CAFile != "" && u.Scheme != "https":
+			bad("storage.s3.ca_file", "is only used with an https endpoint")
+		}
+		if s3.CAFile != "" {
+			if _, err := os.Stat(s3.CAFile); err != nil {
+				bad("storage.s3.ca_file", "cannot read %s: %v", s3.CAFile, unwrapPathError(err))
+			}
 		}
 		if c.Storage.S3.AccessKeyID == "" {
 			bad("storage.s3.access_key_id", "is required with backend \"s3\"")
