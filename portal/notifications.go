@@ -74,7 +74,7 @@ type noticesPage struct {
 }
 
 var noticeKindLabels = map[string]string{
-	model.NoticeDeposit: "Dépôt", model.NoticeCaseState: "Changement d’état", model.NoticeReminder: "Relance",
+	model.NoticeDeposit: "Dépôt", model.NoticeCaseState: "Changement d’état", model.NoticeReminder: "Relance", model.NoticeAccess: "Accès à l’expertise", model.NoticeCertificate: "Certificat",
 	model.NoticeDigest: "Récapitulatif quotidien",
 }
 

@@ -62,14 +62,7 @@ type apiOrderStatus struct {
 func TestAPICertificateOrders(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
 		setListeners(t)
-		srv := smtptest.Start(t)
-		t.Setenv("SCEAU_MAIL_TRANSPORT", "smtp")
-		t.Setenv("SCEAU_MAIL_SMTP_HOST", srv.Host())
-		t.Setenv("SCEAU_MAIL_SMTP_PORT", strconv.Itoa(srv.Port()))
-		t.Setenv("SCEAU_MAIL_SMTP_SECURITY", "none")
-		t.Setenv("SCEAU_MAIL_POLL_INTERVAL", "100ms")
-		r := startServe(t, cfgPath)
-		r.waitStatus("admin", "/readyz", 200)
+		r, srv := serveWithSMTP(t, cfgPath)
 		root := filepath.Join(dir, "ca", "root.crt")
 		api := func(p string) string { return r.url("portal", "/api/v1"+p) }
 		const js = "application/json"

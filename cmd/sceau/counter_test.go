@@ -128,14 +128,7 @@ func counterClient(t *testing.T, root string) *http.Client {
 func TestRetrievalCounterJourney(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
 		setListeners(t)
-		srv := smtptest.Start(t)
-		t.Setenv("SCEAU_MAIL_TRANSPORT", "smtp")
-		t.Setenv("SCEAU_MAIL_SMTP_HOST", srv.Host())
-		t.Setenv("SCEAU_MAIL_SMTP_PORT", strconv.Itoa(srv.Port()))
-		t.Setenv("SCEAU_MAIL_SMTP_SECURITY", "none")
-		t.Setenv("SCEAU_MAIL_POLL_INTERVAL", "100ms")
-		r := startServe(t, cfgPath)
-		r.waitStatus("admin", "/readyz", 200)
+		r, srv := serveWithSMTP(t, cfgPath)
 		root := filepath.Join(dir, "ca", "root.crt")
 		const name, email = "Hélène D’Arcy-Lefèvre", "Helene.Dupre+sceau@Exemple.FR"
 		pierre, caseID, page := counterCase(t, r, dir, name, email)
@@ -390,14 +383,7 @@ func htmlEsc(s string) string { return strings.ReplaceAll(s, "'", "&#39;") }
 func TestRetrievalCounterFaults(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
 		setListeners(t)
-		srv := smtptest.Start(t)
-		t.Setenv("SCEAU_MAIL_TRANSPORT", "smtp")
-		t.Setenv("SCEAU_MAIL_SMTP_HOST", srv.Host())
-		t.Setenv("SCEAU_MAIL_SMTP_PORT", strconv.Itoa(srv.Port()))
-		t.Setenv("SCEAU_MAIL_SMTP_SECURITY", "none")
-		t.Setenv("SCEAU_MAIL_POLL_INTERVAL", "100ms")
-		r := startServe(t, cfgPath)
-		r.waitStatus("admin", "/readyz", 200)
+		r, srv := serveWithSMTP(t, cfgPath)
 		root := filepath.Join(dir, "ca", "root.crt")
 		const name, email = "Jean-Marc L'Hôte", "jm.lhote@exemple.fr"
 		pierre, caseID, page := counterCase(t, r, dir, name, email)

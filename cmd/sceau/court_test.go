@@ -5,11 +5,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-
-	"sceau.fr/sceau/portal/mail/smtptest"
 )
 
 // registerProfessional signs a demo professional up through the form.
@@ -57,14 +54,7 @@ func pickedAccount(t *testing.T, page, name string) string {
 func TestPickFromDirectoryCourtCasesAndAccessNotices(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
 		setListeners(t)
-		srv := smtptest.Start(t)
-		t.Setenv("SCEAU_MAIL_TRANSPORT", "smtp")
-		t.Setenv("SCEAU_MAIL_SMTP_HOST", srv.Host())
-		t.Setenv("SCEAU_MAIL_SMTP_PORT", strconv.Itoa(srv.Port()))
-		t.Setenv("SCEAU_MAIL_SMTP_SECURITY", "none")
-		t.Setenv("SCEAU_MAIL_POLL_INTERVAL", "100ms")
-		r := startServe(t, cfgPath)
-		r.waitStatus("admin", "/readyz", 200)
+		r, srv := serveWithSMTP(t, cfgPath)
 		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
 		registerExpert(t, r, dir, "experte-anne-moreau", "Anne Moreau", "anne.moreau@experts.test")
 		clerk := registerProfessional(t, r, dir, "greffier-julien-bernard", url.Values{"role": {"clerk"}, "display_name": {"Julien Bernard"},

@@ -34,6 +34,11 @@ const (
 	NoticeCaseState = "case_state"
 	NoticeReminder  = "reminder"
 	NoticeDigest    = "digest"
+	// NoticeAccess: the participant was made inactive or active again.
+	NoticeAccess = "access"
+	// NoticeCertificate: the retrieval counter's notices (collection,
+	// declared loss, expiry warnings).
+	NoticeCertificate = "certificate"
 )
 
 // Notice is one mail sent to an account, kept for its in-app history.

@@ -190,6 +190,9 @@ func TestParticipantAccessNotice(t *testing.T) {
 		if m := outbox(); len(m) != 1 || m[0].ToAddress != clerk.Email {
 			t.Fatalf("outbox: %+v", m)
 		}
+		if n, err := s.Notices(ctx, clerk.ID, 0, 10); err != nil || len(n) != 1 || n[0].Kind != model.NoticeAccess {
+			t.Fatalf("the clerk's notice history: %+v %v", n, err)
+		}
 		// Again: nothing changes, nothing is told.
 		if err := s.SetParticipantActiveAndNotify(ctx, c.ID, expert.ID, cp.ID, false, notify); err != nil || len(seen) != 1 || len(outbox()) != 1 {
 			t.Errorf("repeated deactivation: %v, %d told", err, len(seen))

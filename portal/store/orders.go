@@ -314,7 +314,7 @@ func (s *Store) CompleteCollection(ctx context.Context, col *model.Collection, r
 		if err != nil {
 			return err
 		}
-		if err := enqueueMail(tx, msgs...); err != nil {
+		if err := enqueueCaseNotices(tx, o.CaseID, nil, model.NoticeCertificate, msgs); err != nil {
 			return err
 		}
 		return s.audit(tx, model.AuditCertificateCollect, acc.ID, o.CaseID, model.AuditObjects("participant", p.ID, "order", o.ID),
@@ -470,7 +470,7 @@ func (s *Store) DeclareLost(ctx context.Context, accountID int64, render model.L
 			if err != nil {
 				return err
 			}
-			if err := enqueueMail(tx, msg); err != nil {
+			if err := enqueueCaseNotices(tx, o.CaseID, nil, model.NoticeCertificate, []*model.OutboxMessage{msg}); err != nil {
 				return err
 			}
 			lost = append(lost, o)
@@ -571,7 +571,7 @@ func (s *Store) WarnExpiring(ctx context.Context, at, horizon time.Time, render 
 			if err != nil {
 				return err
 			}
-			if err := enqueueMail(tx, msgs...); err != nil {
+			if err := enqueueCaseNotices(tx, c.CaseID, nil, model.NoticeCertificate, msgs); err != nil {
 				return err
 			}
 			if err := s.audit(tx, model.AuditCertificateExpiry, c.AccountID, c.CaseID, model.AuditObjects("participant", c.ParticipantID, "order", c.OrderID),

@@ -278,6 +278,13 @@ func TestCollectionClaimAndComplete(t *testing.T) {
 		if n := countMail(t, a, p.Email); n != 2 { // the link, then the confirmation
 			t.Errorf("%d mails to the person", n)
 		}
+		// The confirmation is in the person's notice history, the collection
+		// notice in the expert's.
+		for _, id := range []int64{acc.ID, c.OwnerID} {
+			if n, err := a.Notices(ctx, id, 0, 10); err != nil || len(n) != 1 || n[0].Kind != model.NoticeCertificate {
+				t.Errorf("notice history of account %d: %+v %v", id, n, err)
+			}
+		}
 		// The same person in another case keeps one account.
 		c3, p3 := orderFixture(t, a)
 		o3 := mustOrder(t, a, c3, newOrder(c3, p3, 1))

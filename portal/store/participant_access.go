@@ -58,12 +58,13 @@ func (s *Store) SetParticipantActiveAndNotify(ctx context.Context, caseID, actor
 			return err
 		}
 		var before []struct {
-			Active bool
-			Role   string
+			Active    bool
+			Role      string
+			AccountID *int64
 			Name   string
 			Email  string
 		}
-		if err := tx.Raw(`SELECT p.active AS active, p.role AS role,
+		if err := tx.Raw(`SELECT p.active AS active, p.role AS role, p.account_id AS account_id,
 				COALESCE(a.display_name, p.display_name) AS name, COALESCE(a.email, p.email) AS email
 			FROM participants p LEFT JOIN accounts a ON a.id = p.account_id
 			WHERE p.id = ? AND p.case_id = ?`, participantID, caseID).Scan(&before).Error; err != nil {
@@ -85,6 +86,12 @@ func (s *Store) SetParticipantActiveAndNotify(ctx context.Context, caseID, actor
 		if err != nil || m == nil {
 			return err
 		}
-		return enqueueMail(tx, m)
+		if err := enqueueMail(tx, m); err != nil {
+			return err
+		}
+		if b.AccountID == nil {
+			return nil
+		}
+		return recordNotice(tx, *b.AccountID, model.NoticeAccess, &caseID, nil, m)
 	})
 }
