@@ -61,8 +61,8 @@ func (s *Store) SetParticipantActiveAndNotify(ctx context.Context, caseID, actor
 			Active    bool
 			Role      string
 			AccountID *int64
-			Name   string
-			Email  string
+			Name      string
+			Email     string
 		}
 		if err := tx.Raw(`SELECT p.active AS active, p.role AS role, p.account_id AS account_id,
 				COALESCE(a.display_name, p.display_name) AS name, COALESCE(a.email, p.email) AS email
