@@ -255,6 +255,7 @@ func TestConformance(t *testing.T) {
 		{"cancelled upload leaves nothing", conformCancelled},
 		{"sweep", conformSweep},
 		{"open refuses bad keys", conformBadKeys},
+		{"concurrent puts", conformConcurrent},
 		{"big file streamed", conformBig},
 	}
 	for _, b := range backends {
@@ -462,6 +463,52 @@ func conformBadKeys(t *testing.T, open func(*testing.T, bool) (blobs.Store, insp
 			t.Errorf("Open(%q): %v, want ErrNotFound", key, err)
 		}
 	}
+}
+
+func conformConcurrent(t *testing.T, open func(*testing.T, bool) (blobs.Store, inspector)) {
+	st, in := open(t, false)
+	ctx := context.Background()
+	const n = 6
+	keys := make([]string, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			size := int64(MiB + i*333)
+			p, err := st.Put(ctx, source(uint64(40+i), size), size)
+			if err == nil {
+				keys[i] = p.Key
+				if i%2 == 0 {
+					err = p.Commit(ctx)
+				} else {
+					err = p.Abort(ctx)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var committed []string
+	for i, k := range keys {
+		if i%2 != 0 {
+			continue
+		}
+		committed = append(committed, k)
+		rc, size, err := st.Open(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := digest(t, rc)
+		rc.Close()
+		want, wantSize := digest(t, source(uint64(40+i), int64(MiB+i*333)))
+		if got != want || size != wantSize {
+			t.Errorf("blob %d: %d bytes %x, want %d %x", i, size, got, wantSize, want)
+		}
+	}
+	assertContents(t, in, committed...)
 }
 
 func conformBig(t *testing.T, open func(*testing.T, bool) (blobs.Store, inspector)) {
