@@ -50,6 +50,7 @@ type participantsPage struct {
 	Form               map[string]string
 	// Counter: certificates can be ordered (litigants); defaults shown.
 	Counter      bool
+	AnyOrderable bool // someone may get a litigant certificate
 	CounterLimit CounterConfig
 	// Directory: the owner's search of professionals to add (see
 	// pickFromDirectory).
@@ -71,6 +72,7 @@ type personRow struct {
 	Phone, CertStatus      string
 	Nonce                  string
 	Locked, HasCertificate bool
+	Ordered                bool // a certificate was ordered at least once
 }
 
 type option struct{ Value, Label string }
@@ -139,7 +141,7 @@ func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, stat
 		row := personRow{ID: pt.ID, Owner: pt.AccountID != nil && *pt.AccountID == c.OwnerID, Name: pt.DisplayName, Email: pt.Email, Role: participantRoleLabels[pt.Role],
 			Parties: strings.Join(ps, ", "), Active: pt.Active, Supervising: pt.Supervising, Phone: pt.Phone}
 		if p.Counter && (pt.Role == string(rights.RolePartyMember) || pt.Role == string(rights.RoleSapiteur) && (pt.AccountID == nil || orders[pt.ID] != nil)) {
-			row.Orderable = true
+			row.Orderable, row.Ordered, p.AnyOrderable = true, orders[pt.ID] != nil, true
 			row.Nonce, _ = retrieval.NewSalt()
 			row.CertStatus, row.Locked, row.HasCertificate = s.orderStatusText(orders[pt.ID])
 		}
