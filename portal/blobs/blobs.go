@@ -27,10 +27,11 @@
 // are random and never derived from anything the user sent, so file names
 // with "../", NUL bytes or bidi overrides never reach storage paths.
 //
-// Local keeps blobs in a folder; an S3-compatible store can implement the
-// same Store (Put as a multipart upload, Commit as CompleteMultipartUpload,
-// Abort as AbortMultipartUpload, Sweep as listing and aborting stale
-// uploads, Open as ranged GETs).
+// Local keeps blobs in a folder; S3 in a bucket of an S3-compatible store
+// (Put as a multipart upload to a staging key, Commit as a server-side copy
+// to the final key, Abort as a delete, Sweep as listing stale staging
+// objects and incomplete uploads, Open as ranged GETs). Both pass the same
+// behavioural table (conformance_test.go).
 package blobs
 
 import (
