@@ -3,19 +3,28 @@
 // real HTTPS over TCP (a test certificate for 127.0.0.1, trusted through
 // CAFile). Only tests import it.
 //
-// HTTPS is also what production uses; over plain http the S3 client signs
-// payloads in aws-chunked encoding, which gofakes3 does not decode for
-// multipart parts.
+// StartPlain serves plain http instead (storage.s3.endpoint http://, TLS
+// off): the S3 client then signs payloads chunk by chunk (aws-chunked),
+// which gofakes3 does not decode for multipart parts nor for empty
+// objects; a shim in front of it checks the framing and decodes them, as
+// every real S3 does.
 package s3test
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,7 +56,7 @@ func (c clock) Now() time.Time {
 func (c clock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
 // Serve serves HTTPS on ln with the given buckets until Close, and writes
-// its certificate to caFile.
+// its certificate to caFile; with caFile "", it serves plain http.
 func Serve(ln net.Listener, caFile string, buckets ...string) (*Server, error) {
 	s := &Server{CAFile: caFile}
 	backend := s3mem.New(s3mem.WithTimeSource(clock{s}))
@@ -60,10 +69,15 @@ func Serve(ln net.Listener, caFile string, buckets ...string) (*Server, error) {
 		gofakes3.WithTimeSource(clock{s}),
 		gofakes3.WithTimeSkewLimit(0), // the clock may be shifted on purpose
 		gofakes3.WithLogger(gofakes3.DiscardLog()))
-	s.srv = httptest.NewUnstartedServer(fake.Server())
+	s.srv = httptest.NewUnstartedServer(decodeChunked(fake.Server()))
 	s.srv.Listener.Close()
 	s.srv.Listener = ln
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // gofakes3 writes some headers twice
+	if caFile == "" {
+		s.srv.Start()
+		s.URL = s.srv.URL
+		return s, nil
+	}
 	s.srv.StartTLS()
 	s.URL = s.srv.URL
 	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
@@ -88,6 +102,81 @@ func Start(t testing.TB, buckets ...string) *Server {
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// StartPlain serves plain http (no TLS) on a new loopback port until the
+// test ends.
+func StartPlain(t testing.TB, buckets ...string) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Serve(ln, "", buckets...)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// decodeChunked turns an aws-chunked request body (streaming signature
+// V4) into the plain body it carries. Chunk signatures are not checked,
+// like gofakes3 checks no signature, but the framing and the decoded
+// length are: a malformed body gets 400.
+func decodeChunked(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		want, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
+		var body []byte
+		if err == nil {
+			body, err = readChunks(bufio.NewReader(r.Body))
+		}
+		if err == nil && int64(len(body)) != want {
+			err = fmt.Errorf("decoded %d bytes, header says %d", len(body), want)
+		}
+		if err != nil {
+			http.Error(w, "aws-chunked body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		r.Header.Del("X-Amz-Decoded-Content-Length")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readChunks reads "<hex size>;chunk-signature=<sig>\r\n<data>\r\n"
+// chunks up to the empty one.
+func readChunks(br *bufio.Reader) ([]byte, error) {
+	var out bytes.Buffer
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		hexSize, _, _ := strings.Cut(strings.TrimSpace(line), ";")
+		n, err := strconv.ParseInt(hexSize, 16, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad chunk header %q", line)
+		}
+		if n == 0 {
+			return out.Bytes(), nil
+		}
+		if _, err := io.CopyN(&out, br, n); err != nil {
+			return nil, err
+		}
+		var crlf [2]byte
+		if _, err := io.ReadFull(br, crlf[:]); err != nil || string(crlf[:]) != "\r\n" {
+			return nil, errors.New("chunk not followed by CRLF")
+		}
+	}
 }
 
 // SetClockOffset shifts the server's clock: objects written and uploads
