@@ -28,7 +28,8 @@ var errorTexts = map[int][2]string{
 	http.StatusServiceUnavailable:    {"Service momentanément indisponible", "Le service redémarre ou sa base de données est injoignable. Réessayez dans quelques instants."},
 }
 
-// renderError answers with the French error page for status.
+// renderError answers with the error page for status (in the request's
+// language: the template translates the texts below).
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
 	t, ok := errorTexts[status]
 	if !ok {
@@ -44,13 +45,16 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 		s.pageProblem(w, r, status, data)
 		return
 	}
-	body, err := s.deps.Templates.Page(name, data)
+	lang := requestLang(r)
+	body, err := s.deps.Templates.PageIn(lang, name, data, langSwitchURL(r))
 	if err != nil {
 		s.log.Error("rendering page", "page", name, "request_id", RequestID(r.Context()), "err", err)
 		http.Error(w, "Erreur du service", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
+	w.Header().Add("Vary", "Cookie, Accept-Language")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

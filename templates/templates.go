@@ -10,11 +10,12 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 	texttemplate "text/template"
 )
 
-//go:embed pages/*.html mail/*.html mail/*.txt static
+//go:embed pages/*.html mail/*.html mail/*.txt static i18n/*.json
 var files embed.FS
 
 // Static returns the embedded assets (CSS, images) served under /static/.
@@ -26,9 +27,12 @@ func Static() fs.FS {
 	return sub
 }
 
-// Set holds every parsed template.
+// Set holds every parsed template. Pages are parsed once per language
+// (see i18n.go): the French set's t is the identity, the English one looks
+// the French text up in the catalog.
 type Set struct {
-	pages    map[string]*htmltemplate.Template
+	pages    map[string]*htmltemplate.Template // French
+	english  map[string]*htmltemplate.Template
 	mailHTML map[string]*htmltemplate.Template
 	mailText map[string]*texttemplate.Template
 }
@@ -37,6 +41,7 @@ type Set struct {
 func Load() (*Set, error) {
 	s := &Set{
 		pages:    map[string]*htmltemplate.Template{},
+		english:  map[string]*htmltemplate.Template{},
 		mailHTML: map[string]*htmltemplate.Template{},
 		mailText: map[string]*texttemplate.Template{},
 	}
@@ -68,13 +73,22 @@ func (s *Set) loadPages() error {
 		if strings.HasPrefix(base, "_") {
 			continue // layouts and partials
 		}
-		t, err := htmltemplate.New(base).Funcs(funcs).ParseFS(files, "pages/_*.html", n)
-		if err != nil {
-			return fmt.Errorf("template %s: %w", n, err)
+		for _, lang := range Langs {
+			t, err := htmltemplate.New(base).Funcs(funcs).Funcs(langFuncs(lang)).ParseFS(files, "pages/_*.html", n)
+			if err != nil {
+				return fmt.Errorf("template %s: %w", n, err)
+			}
+			s.byLang(lang)[strings.TrimSuffix(base, ".html")] = t
 		}
-		s.pages[strings.TrimSuffix(base, ".html")] = t
 	}
 	return nil
+}
+
+func (s *Set) byLang(lang string) map[string]*htmltemplate.Template {
+	if lang == English {
+		return s.english
+	}
+	return s.pages
 }
 
 func (s *Set) loadMail() error {
@@ -87,11 +101,11 @@ func (s *Set) loadMail() error {
 		if strings.HasPrefix(base, "_") {
 			continue
 		}
-		tt, err := texttemplate.New(base+".txt").Funcs(texttemplate.FuncMap(funcs)).ParseFS(files, n)
+		tt, err := texttemplate.New(base+".txt").Funcs(texttemplate.FuncMap(funcs)).Funcs(langFuncs(French)).ParseFS(files, n)
 		if err != nil {
 			return fmt.Errorf("template %s: %w", n, err)
 		}
-		ht, err := htmltemplate.New("_layout.html").Funcs(funcs).ParseFS(files, "mail/_layout.html", "mail/"+base+".html")
+		ht, err := htmltemplate.New("_layout.html").Funcs(funcs).Funcs(langFuncs(French)).ParseFS(files, "mail/_layout.html", "mail/"+base+".html")
 		if err != nil {
 			return fmt.Errorf("template mail/%s.html: %w", base, err)
 		}
@@ -117,17 +131,45 @@ var funcs = htmltemplate.FuncMap{
 	},
 }
 
-// Page renders the named page (pages/NAME.html, drawn through its layout).
+// Page renders the named page in French, without the language switch.
 func (s *Set) Page(name string, data any) ([]byte, error) {
-	t, ok := s.pages[name]
+	return s.PageIn(French, name, data, "")
+}
+
+// frame is what the layout draws around a page: its language, the link of
+// the language switch (empty: no switch) and the page's own data, which
+// the page's "title" and "content" receive.
+type frame struct {
+	Lang, Switch string
+	Data         any
+}
+
+// PageIn renders the named page (pages/NAME.html, drawn through its
+// layout) in lang, French for an unknown language; switchURL is the link
+// the header's language switch follows, or "" to leave the switch out.
+func (s *Set) PageIn(lang, name string, data any, switchURL string) ([]byte, error) {
+	if !Supported(lang) {
+		lang = French
+	}
+	t, ok := s.byLang(lang)[name]
 	if !ok {
 		return nil, fmt.Errorf("no page template %q", name)
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", frame{Lang: lang, Switch: switchURL, Data: data}); err != nil {
 		return nil, fmt.Errorf("page %s: %w", name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// PageNames lists the pages that can be rendered (partials left out).
+func (s *Set) PageNames() []string {
+	names := make([]string, 0, len(s.pages))
+	for n := range s.pages {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Mail is one rendered email.

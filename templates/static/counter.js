@@ -7,7 +7,7 @@
       var el = document.getElementById(b.getAttribute('data-copy'));
       var done = document.getElementById('copied');
       var text = el ? el.textContent.trim() : '';
-      var ok = function () { if (done) { done.textContent = 'Mot de passe copié.'; } };
+      var ok = function () { if (done) { done.textContent = b.getAttribute('data-done') || 'Mot de passe copié.'; } };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(ok, function () {});
       } else {
@@ -20,7 +20,8 @@
   document.querySelectorAll('form[data-once]').forEach(function (f) {
     f.addEventListener('submit', function () {
       var b = f.querySelector('button[type=submit]');
-      if (b) { setTimeout(function () { b.disabled = true; b.textContent = 'Préparation du certificat…'; }, 0); }
+      var busy = f.getAttribute('data-busy') || 'Préparation du certificat…';
+      if (b) { setTimeout(function () { b.disabled = true; b.textContent = busy; }, 0); }
     });
   });
 })();
