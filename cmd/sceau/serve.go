@@ -199,19 +199,32 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer,
 
 	startWorkers(ctx, cfg, s, sender, log, &workers)
 	startCertificateWorker(ctx, cfg, s, pki, tpl, srv.RevocationWake(), log, &workers)
+	startBlobSweeper(ctx, blobStore, log, &workers)
 	err = <-served
 	cancel()
 	workers.Wait()
 	return err
 }
 
-// openBlobs opens the storage of deposited files.
+// openBlobs opens the storage of deposited files. An S3 bucket must
+// exist and accept a probe object, or serve does not start (the checks
+// give up after 30 seconds).
 func openBlobs(cfg *config.Config) (blobs.Store, error) {
 	switch cfg.Storage.Backend {
 	case "local":
 		return blobs.NewLocal(cfg.Storage.Path)
 	case "s3":
-		return nil, errors.New("storage.backend \"s3\" is not implemented yet: use \"local\" (storage.path) for now")
+		s3 := cfg.Storage.S3
+		bc := blobs.S3Config{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket,
+			AccessKeyID: s3.AccessKeyID, SecretAccessKey: s3.SecretAccessKey.Value(), CAFile: s3.CAFile}
+		if s3.PathStyle {
+			bc.PathStyle = &s3.PathStyle
+		}
+		st, err := blobs.NewS3(context.Background(), bc)
+		if err != nil {
+			return nil, fmt.Errorf("storage.s3: %w", err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("storage.backend %q is unknown", cfg.Storage.Backend)
 }

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"sceau.fr/sceau/cmd/sceau/config"
 	"sceau.fr/sceau/portal"
+	"sceau.fr/sceau/portal/blobs"
 	"sceau.fr/sceau/portal/mail"
 	"sceau.fr/sceau/portal/store"
 )
@@ -57,6 +59,35 @@ func startWorkers(ctx context.Context, cfg *config.Config, s *store.Store, sende
 		d.Run(ctx)
 	}()
 	return w
+}
+
+// blobSweepAge is how old a leftover of an interrupted upload must be
+// before it is removed: longer than any upload can last (a 2 GiB file over
+// a slow line), and than the clock skew between Sceau and an S3 store.
+const blobSweepAge = 24 * time.Hour
+
+// startBlobSweeper removes, every hour, what interrupted uploads left in
+// blob storage (temporary files, incomplete multipart uploads). Every
+// instance may run it: removing is idempotent.
+func startBlobSweeper(ctx context.Context, b blobs.Store, log *slog.Logger, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := b.Sweep(ctx, blobSweepAge); err != nil && ctx.Err() == nil {
+				log.Warn("sweeping blob storage", "err", err)
+			} else if n > 0 {
+				log.Info("blob storage swept", "removed", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // sinkMailbox shows the development mail sink on /dev/mail.
