@@ -83,6 +83,10 @@ func TestPagesInEnglish(t *testing.T) {
 		"counter": "Enter the collection code", "counter_delivered": "Copy the password", "counter_guide": "Install your Sceau certificate",
 		"counter_home": "Certificate collection counter", "error": "Page not found", "portal_home": "Expert procedures portal",
 		"portal_welcome": "Hello Claire Expert", "refusal": "No certificate presented", "terms": "I have read and accept the terms of use.",
+		"register": "Create my account", "case_new": "Create the procedure", "case_edit": "Name and deposit of costs",
+		"case_transition": "Move the procedure from “In progress” to “Paused”?", "certificate_link": "Link this certificate",
+		"order_code": "Write this code down now", "search": "Expert procedures (1)", "directory": "Directory of professionals",
+		"document_receipt": "Deposit receipt", "case_journal": "IP address", "case_contradictoire": "No document has been deposited yet.",
 	}
 	for _, name := range set.PageNames() {
 		data, ok := samples[name]
