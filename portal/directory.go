@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"sceau.fr/sceau/portal/model"
+	"sceau.fr/sceau/templates"
 )
 
 // Directory is what the portal needs from storage for the annuaire.
@@ -174,7 +176,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 	case hasNext:
 		p.NextURL = link("apres", before-1)
 	}
-	p.Summary = directorySummary(len(accs), hasPrev || hasNext, hasNext)
+	p.Summary = directorySummary(requestLang(r), len(accs), hasPrev || hasNext, hasNext)
 	s.renderPage(w, r, http.StatusOK, "directory", p)
 }
 
@@ -192,24 +194,25 @@ func pageID(v url.Values, name string) (int64, bool) {
 	return id, true
 }
 
-// directorySummary is the sentence that gives the number of results.
-func directorySummary(n int, paged, more bool) string {
+// directorySummary is the sentence that gives the number of results, in
+// lang.
+func directorySummary(lang string, n int, paged, more bool) string {
+	say := func(format string, a ...any) string { return fmt.Sprintf(templates.T(lang, format), a...) }
 	switch {
 	case n == 0 && paged:
-		return "Aucun résultat sur cette page."
+		return say("Aucun résultat sur cette page.")
 	case n == 0:
-		return "Aucun professionnel ne correspond à votre recherche."
+		return say("Aucun professionnel ne correspond à votre recherche.")
 	case !paged && n == 1:
-		return "1 professionnel correspond à votre recherche."
+		return say("1 professionnel correspond à votre recherche.")
 	case !paged:
-		return strconv.Itoa(n) + " professionnels correspondent à votre recherche."
+		return say("%d professionnels correspondent à votre recherche.", n)
+	case n == 1 && more:
+		return say("1 résultat sur cette page ; d’autres suivent.")
+	case n == 1:
+		return say("1 résultat sur cette page.")
+	case more:
+		return say("%d résultats sur cette page ; d’autres suivent.", n)
 	}
-	s := strconv.Itoa(n) + " résultats sur cette page"
-	if n == 1 {
-		s = "1 résultat sur cette page"
-	}
-	if more {
-		return s + " ; d’autres suivent."
-	}
-	return s + "."
+	return say("%d résultats sur cette page.", n)
 }

@@ -214,3 +214,25 @@ func TestLangSwitchURL(t *testing.T) {
 		t.Errorf("POST without Referer: %q, want none", got)
 	}
 }
+
+func TestDirectorySummary(t *testing.T) {
+	for _, c := range []struct {
+		lang        string
+		n           int
+		paged, more bool
+		want        string
+	}{
+		{"fr", 0, false, false, "Aucun professionnel ne correspond à votre recherche."},
+		{"fr", 3, false, false, "3 professionnels correspondent à votre recherche."},
+		{"fr", 1, true, true, "1 résultat sur cette page ; d’autres suivent."},
+		{"fr", 20, true, true, "20 résultats sur cette page ; d’autres suivent."},
+		{"fr", 7, true, false, "7 résultats sur cette page."},
+		{"en", 3, false, false, "3 professionals match your search."},
+		{"en", 20, true, true, "20 results on this page; more follow."},
+		{"en", 1, true, false, "1 result on this page."},
+	} {
+		if got := directorySummary(c.lang, c.n, c.paged, c.more); got != c.want {
+			t.Errorf("directorySummary(%s, %d, %v, %v) = %q, want %q", c.lang, c.n, c.paged, c.more, got, c.want)
+		}
+	}
+}

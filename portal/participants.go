@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -143,7 +144,7 @@ func (s *Server) renderParticipants(w http.ResponseWriter, r *http.Request, stat
 		if p.Counter && (pt.Role == string(rights.RolePartyMember) || pt.Role == string(rights.RoleSapiteur) && (pt.AccountID == nil || orders[pt.ID] != nil)) {
 			row.Orderable, row.Ordered, p.AnyOrderable = true, orders[pt.ID] != nil, true
 			row.Nonce, _ = retrieval.NewSalt()
-			row.CertStatus, row.Locked, row.HasCertificate = s.orderStatusText(orders[pt.ID])
+			row.CertStatus, row.Locked, row.HasCertificate = s.orderStatusText(r, orders[pt.ID])
 		}
 		p.People = append(p.People, row)
 	}
@@ -252,12 +253,14 @@ func (s *Server) afterMemberChange(w http.ResponseWriter, r *http.Request, caseI
 	}
 }
 
-// orderStatusText says where a person's certificate stands, for the expert.
-func (s *Server) orderStatusText(st *model.OrderStatus) (text string, locked, hasCert bool) {
+// orderStatusText says where a person's certificate stands, for the expert,
+// in the language of r.
+func (s *Server) orderStatusText(r *http.Request, st *model.OrderStatus) (text string, locked, hasCert bool) {
 	if st == nil {
-		return "Aucun certificat commandé.", false, false
+		return "Aucun certificat commandé.", false, false // translated by the page
 	}
 	day := func(t time.Time) string { return t.In(paris).Format("02/01/2006") }
+	say := func(format string, a ...any) string { return fmt.Sprintf(s.tr(r, format), a...) }
 	o := &st.Order
 	live := 0
 	for _, c := range st.Certificates {
@@ -268,22 +271,22 @@ func (s *Server) orderStatusText(st *model.OrderStatus) (text string, locked, ha
 	var parts []string
 	switch {
 	case o.State == model.OrderOpen && o.LockedAt != nil:
-		parts = append(parts, "Retrait bloqué après "+strconv.Itoa(o.FailedAttempts)+" codes erronés.")
+		parts = append(parts, say("Retrait bloqué après %d codes erronés.", o.FailedAttempts))
 		locked = true
 	case o.State == model.OrderOpen && !s.now().Before(o.LinkExpiresAt):
-		parts = append(parts, "Lien de retrait expiré le "+day(o.LinkExpiresAt)+".")
+		parts = append(parts, say("Lien de retrait expiré le %s.", day(o.LinkExpiresAt)))
 	case o.State == model.OrderOpen:
-		parts = append(parts, "Commandé le "+day(o.CreatedAt)+", en attente de retrait (lien valable jusqu’au "+day(o.LinkExpiresAt)+").")
+		parts = append(parts, say("Commandé le %s, en attente de retrait (lien valable jusqu’au %s).", day(o.CreatedAt), day(o.LinkExpiresAt)))
 	case o.State == model.OrderCancelled:
-		parts = append(parts, "Révoqué le "+day(*o.ClosedAt)+".")
+		parts = append(parts, say("Révoqué le %s.", day(*o.ClosedAt)))
 	}
 	for _, c := range st.Certificates {
 		if c.RevokeDue == nil && c.RevokedAt == nil {
-			parts = append(parts, "Certificat retiré le "+day(c.CollectedAt)+", valable jusqu’au "+day(c.NotAfter)+".")
+			parts = append(parts, say("Certificat retiré le %s, valable jusqu’au %s.", day(c.CollectedAt), day(c.NotAfter)))
 		}
 	}
 	if len(st.Certificates) > live {
-		parts = append(parts, strconv.Itoa(len(st.Certificates)-live)+" certificat(s) révoqué(s).")
+		parts = append(parts, say("%d certificat(s) révoqué(s).", len(st.Certificates)-live))
 	}
 	return strings.Join(parts, " "), locked, live > 0
 }

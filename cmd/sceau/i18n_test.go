@@ -107,6 +107,12 @@ func TestLanguageSwitch(t *testing.T) {
 	if code != 200 || collectCode == nil {
 		t.Fatalf("order: %d\n%s", code, answer)
 	}
+	// The certificate's status, composed in Go, follows the language too.
+	pl, _ := url.Parse(page)
+	if code, body := getBody(t, pierre, r.url("portal", "/langue?l=en&retour="+url.QueryEscape(pl.Path))); code != 200 ||
+		!strings.Contains(body, "waiting for collection") || !strings.Contains(body, "Send a new link and a new code") {
+		t.Fatalf("participants page in English after the order: %d\n%s", code, body)
+	}
 	_, _, m := waitSMTP(t, r, srv, email, linkRe2)
 	link := onListener(t, r, "counter", m[0])
 	person := counterClient(t, root)

@@ -2,6 +2,14 @@
 // Without this script the form posts as a plain multipart form.
 (function () {
   "use strict";
+  // The page gives the messages in its language on the script tag
+  // (data-msg-*); French when absent. {n}, {max} and {p} are filled in.
+  var script = document.querySelector('script[src$="deposit.js"]');
+  function msg(name, fallback, vars) {
+    var s = (script && script.getAttribute("data-msg-" + name)) || fallback;
+    for (var k in vars || {}) { s = s.split("{" + k + "}").join(vars[k]); }
+    return s;
+  }
   function enhance(form) {
     var input = form.querySelector('input[type=file][name=file]');
     if (!input || !window.FormData || !window.XMLHttpRequest) { return; }
@@ -10,14 +18,14 @@
     status.setAttribute("aria-live", "polite");
     var zone = document.createElement("div");
     zone.className = "dropzone";
-    zone.textContent = "Déposez vos fichiers ici, ou choisissez-les ci-dessus.";
+    zone.textContent = msg("zone", "Déposez vos fichiers ici, ou choisissez-les ci-dessus.");
     form.insertBefore(zone, form.querySelector("button"));
     form.appendChild(status);
     var dropped = null;
     function list(files) {
       var names = [];
       for (var i = 0; i < files.length; i++) { names.push(files[i].name); }
-      status.textContent = names.length ? names.length + " fichier(s) prêt(s) : " + names.join(", ") : "";
+      status.textContent = names.length ? msg("ready", "{n} fichier(s) prêt(s) :", { n: names.length }) + " " + names.join(", ") : "";
     }
     input.addEventListener("change", function () { dropped = null; list(input.files); });
     zone.addEventListener("dragover", function (e) { e.preventDefault(); zone.classList.add("over"); });
@@ -41,7 +49,7 @@
     var max = parseInt(form.getAttribute("data-max-files"), 10) || 0;
     function check(files) {
       var wrong = max && files && files.length > max;
-      error.textContent = wrong ? "Un dépôt compte au plus " + max + " fichiers : vous en avez choisi " + files.length + ". Déposez-les en plusieurs fois." : "";
+      error.textContent = wrong ? msg("too-many", "Un dépôt compte au plus {max} fichiers : vous en avez choisi {n}. Déposez-les en plusieurs fois.", { max: max, n: files.length }) : "";
       if (wrong) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", error.id); } else { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
       return !wrong;
     }
@@ -80,11 +88,11 @@
         bars.forEach(function (b) {
           b.bar.value = b.size ? Math.max(0, Math.min(100, (sent - b.start) * 100 / b.size)) : (sent >= b.start ? 100 : 0);
         });
-        status.textContent = "Envoi : " + Math.round(ev.loaded * 100 / ev.total) + " %";
+        status.textContent = msg("progress", "Envoi : {p} %", { p: Math.round(ev.loaded * 100 / ev.total) });
       };
       xhr.onload = function () {
         // The answer is a full page (receipt or refusal): show it.
-        status.textContent = "Envoi terminé.";
+        status.textContent = msg("done", "Envoi terminé.");
         if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL) {
           window.location.assign(xhr.responseURL);
           return;
@@ -95,9 +103,9 @@
       };
       xhr.onerror = function () {
         button.disabled = false;
-        status.textContent = "L’envoi a échoué : vérifiez votre connexion et recommencez.";
+        status.textContent = msg("failed", "L’envoi a échoué : vérifiez votre connexion et recommencez.");
       };
-      status.textContent = "Envoi en cours…";
+      status.textContent = msg("sending", "Envoi en cours…");
       xhr.send(data);
     });
   }
