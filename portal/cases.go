@@ -217,7 +217,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64
 	for i := range folders {
 		f := folderRow{ID: folders[i].ID, Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()}
 		if pid := folders[i].PartyID; pid != nil && partyNames[*pid] != "" {
-			f.Section = "Partie " + partyNames[*pid] // each party has its own Dires and Pièces
+			f.Section = s.tr(r, "Partie") + " " + partyNames[*pid] // each party has its own Dires and Pièces
 		}
 		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) {
 			if ok, err := s.deps.Documents.CanDeposit(r.Context(), caseID, f.ID, acc.ID); err == nil && ok {
