@@ -84,7 +84,7 @@ func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, ref *cert
 	p := refusalPage{Lang: "fr", RequestID: RequestID(r.Context())}
 	authority := ref.DomainLabel
 	if authority == "" {
-		authority = "l’autorité qui vous l’a délivré"
+		authority = s.tr(r, "l’autorité qui vous l’a délivré")
 	}
 	date := func(t time.Time) string { return t.Format("02/01/2006") }
 	status := http.StatusForbidden
@@ -98,15 +98,15 @@ func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, ref *cert
 	case certgate.RefusalExpired:
 		p.Title = "Certificat expiré"
 		if ref.Authority != "" {
-			p.Message = "Le certificat de l’autorité « " + ref.Authority + " » qui a délivré le vôtre a expiré le " + date(ref.NotAfter) + "."
-			p.Todo = "Contactez " + authority + " ou l’administrateur de ce service."
+			p.Message = s.trf(r, "Le certificat de l’autorité « %s » qui a délivré le vôtre a expiré le %s.", ref.Authority, date(ref.NotAfter))
+			p.Todo = s.trf(r, "Contactez %s ou l’administrateur de ce service.", authority)
 		} else {
-			p.Message = "Votre certificat a expiré le " + date(ref.NotAfter) + "."
-			p.Todo = "Demandez-en un nouveau à " + authority + ", installez-le, puis revenez sur cette page."
+			p.Message = s.trf(r, "Votre certificat a expiré le %s.", date(ref.NotAfter))
+			p.Todo = s.trf(r, "Demandez-en un nouveau à %s, installez-le, puis revenez sur cette page.", authority)
 		}
 	case certgate.RefusalNotYetValid:
 		p.Title = "Certificat pas encore valable"
-		p.Message = "Votre certificat ne sera valable qu’à partir du " + date(ref.NotBefore) + "."
+		p.Message = s.trf(r, "Votre certificat ne sera valable qu’à partir du %s.", date(ref.NotBefore))
 		p.Todo = "Vérifiez la date et l’heure de votre ordinateur, ou réessayez à partir de cette date."
 	case certgate.RefusalUnknownCA:
 		p.Title = "Autorité de certification non reconnue"
@@ -115,19 +115,19 @@ func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, ref *cert
 		p.Accepted = s.deps.Gate.AcceptedAuthorities()
 	case certgate.RefusalRevoked:
 		p.Title = "Certificat révoqué"
-		p.Message = "Votre certificat a été révoqué par " + authority + " : il ne peut plus être utilisé."
-		p.Todo = "Si vous ne l’avez pas demandé, contactez " + authority + ". Pour continuer, faites-vous délivrer un nouveau certificat."
+		p.Message = s.trf(r, "Votre certificat a été révoqué par %s : il ne peut plus être utilisé.", authority)
+		p.Todo = s.trf(r, "Si vous ne l’avez pas demandé, contactez %s. Pour continuer, faites-vous délivrer un nouveau certificat.", authority)
 	case certgate.RefusalWrongUsage:
 		p.Title = "Certificat inadapté"
 		p.Message = "Ce certificat ne permet pas de s’authentifier auprès d’un site (il sert à autre chose, par exemple à signer)."
 		p.Todo = "Choisissez votre certificat d’authentification (fermez puis rouvrez le navigateur pour qu’il vous le redemande)."
 	case certgate.RefusalPolicyMissing:
 		p.Title = "Type de certificat non accepté"
-		p.Message = "Ce certificat a bien été délivré par " + authority + ", mais il n’est pas d’un type accepté pour ce service."
+		p.Message = s.trf(r, "Ce certificat a bien été délivré par %s, mais il n’est pas d’un type accepté pour ce service.", authority)
 		p.Todo = "Choisissez un autre certificat de la même autorité, ou renseignez-vous auprès d’elle."
 	case certgate.RefusalRevocationUnavailable:
 		p.Title = "Vérification momentanément impossible"
-		p.Message = "La liste des certificats révoqués de " + authority + " n’a pas pu être consultée : par sécurité, l’accès est suspendu."
+		p.Message = s.trf(r, "La liste des certificats révoqués de %s n’a pas pu être consultée : par sécurité, l’accès est suspendu.", authority)
 		p.Todo = "Réessayez dans quelques minutes. Si le problème persiste, prévenez l’administrateur en citant la référence ci-dessous."
 		status = http.StatusServiceUnavailable
 	default:

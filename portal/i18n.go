@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -66,9 +67,19 @@ func acceptLang(h string) string {
 }
 
 // tr translates a French string built in Go (a notice, a refusal) into
-// the language of r; strings missing from the catalog stay French.
+// the language of r; strings missing from the catalog stay French, and so
+// does everything answered to the JSON API (its problems carry French
+// texts with English ones beside them, whatever the browser says).
 func (s *Server) tr(r *http.Request, french string) string {
+	if isAPIRequest(r) {
+		return french
+	}
 	return templates.T(requestLang(r), french)
+}
+
+// trf is tr for a fmt format.
+func (s *Server) trf(r *http.Request, format string, a ...any) string {
+	return fmt.Sprintf(s.tr(r, format), a...)
 }
 
 // langSwitchURL is the link of the header's switch: to the other language,

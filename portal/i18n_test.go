@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -234,5 +235,37 @@ func TestDirectorySummary(t *testing.T) {
 		if got := directorySummary(c.lang, c.n, c.paged, c.more); got != c.want {
 			t.Errorf("directorySummary(%s, %d, %v, %v) = %q, want %q", c.lang, c.n, c.paged, c.more, got, c.want)
 		}
+	}
+}
+
+// TestRefusalInEnglish: a refusal composed in Go (dates, authority) is
+// English for an English reader, French for a French one; the JSON API's
+// texts never change language.
+func TestRefusalInEnglish(t *testing.T) {
+	s := &Server{deps: Deps{Templates: templates.MustLoad()}}
+	ref := &certgate.Refusal{Kind: certgate.RefusalExpired, DomainLabel: "AC Justice (TEST)", NotAfter: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
+	for lang, want := range map[string][]string{
+		"en": {`<html lang="en">`, "Certificate expired", "Your certificate expired on 01/02/2026.", "Ask AC Justice (TEST) for a new one, install it"},
+		"fr": {`<html lang="fr">`, "Certificat expiré", "Votre certificat a expiré le 01/02/2026.", "Demandez-en un nouveau à AC Justice (TEST), installez-le"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "https://portail.example/", nil)
+		r.AddCookie(&http.Cookie{Name: langCookie, Value: lang})
+		w := httptest.NewRecorder()
+		s.renderRefusal(w, r, ref)
+		body := html.UnescapeString(w.Body.String())
+		for _, part := range want {
+			if !strings.Contains(body, part) {
+				t.Errorf("%s: no %q in\n%s", lang, part, body)
+			}
+		}
+		if w.Code != http.StatusForbidden || w.Header().Get("Content-Language") != lang {
+			t.Errorf("%s: %d, Content-Language %q", lang, w.Code, w.Header().Get("Content-Language"))
+		}
+	}
+	api := httptest.NewRequest(http.MethodGet, "https://portail.example/api/v1/me", nil)
+	api.AddCookie(&http.Cookie{Name: langCookie, Value: "en"})
+	api.Header.Set("Accept-Language", "en")
+	if got := s.tr(api, "Accès refusé"); got != "Accès refusé" {
+		t.Errorf("API text translated: %q", got)
 	}
 }

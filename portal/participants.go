@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -260,7 +259,6 @@ func (s *Server) orderStatusText(r *http.Request, st *model.OrderStatus) (text s
 		return "Aucun certificat commandé.", false, false // translated by the page
 	}
 	day := func(t time.Time) string { return t.In(paris).Format("02/01/2006") }
-	say := func(format string, a ...any) string { return fmt.Sprintf(s.tr(r, format), a...) }
 	o := &st.Order
 	live := 0
 	for _, c := range st.Certificates {
@@ -271,22 +269,22 @@ func (s *Server) orderStatusText(r *http.Request, st *model.OrderStatus) (text s
 	var parts []string
 	switch {
 	case o.State == model.OrderOpen && o.LockedAt != nil:
-		parts = append(parts, say("Retrait bloqué après %d codes erronés.", o.FailedAttempts))
+		parts = append(parts, s.trf(r, "Retrait bloqué après %d codes erronés.", o.FailedAttempts))
 		locked = true
 	case o.State == model.OrderOpen && !s.now().Before(o.LinkExpiresAt):
-		parts = append(parts, say("Lien de retrait expiré le %s.", day(o.LinkExpiresAt)))
+		parts = append(parts, s.trf(r, "Lien de retrait expiré le %s.", day(o.LinkExpiresAt)))
 	case o.State == model.OrderOpen:
-		parts = append(parts, say("Commandé le %s, en attente de retrait (lien valable jusqu’au %s).", day(o.CreatedAt), day(o.LinkExpiresAt)))
+		parts = append(parts, s.trf(r, "Commandé le %s, en attente de retrait (lien valable jusqu’au %s).", day(o.CreatedAt), day(o.LinkExpiresAt)))
 	case o.State == model.OrderCancelled:
-		parts = append(parts, say("Révoqué le %s.", day(*o.ClosedAt)))
+		parts = append(parts, s.trf(r, "Révoqué le %s.", day(*o.ClosedAt)))
 	}
 	for _, c := range st.Certificates {
 		if c.RevokeDue == nil && c.RevokedAt == nil {
-			parts = append(parts, say("Certificat retiré le %s, valable jusqu’au %s.", day(c.CollectedAt), day(c.NotAfter)))
+			parts = append(parts, s.trf(r, "Certificat retiré le %s, valable jusqu’au %s.", day(c.CollectedAt), day(c.NotAfter)))
 		}
 	}
 	if len(st.Certificates) > live {
-		parts = append(parts, say("%d certificat(s) révoqué(s).", len(st.Certificates)-live))
+		parts = append(parts, s.trf(r, "%d certificat(s) révoqué(s).", len(st.Certificates)-live))
 	}
 	return strings.Join(parts, " "), locked, live > 0
 }
