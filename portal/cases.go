@@ -230,7 +230,7 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64
 				Unread: d.Unread, Locked: d.Locked(), LockReason: d.LockReason, CanLock: mayLock && !d.Locked(),
 				PDFA: d.PDFA, HasCopy: d.HasCopy()}
 			if d.LockedAt != nil {
-				row.LockedAt = d.LockedAt.In(paris).Format("02/01/2006 à 15:04")
+				row.LockedAt = d.LockedAt.In(paris).Format(s.tr(r, "02/01/2006 à 15:04"))
 			}
 			if adjust != nil {
 				adjust(&row)

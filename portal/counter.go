@@ -121,7 +121,7 @@ func (s *Server) counterOrder(w http.ResponseWriter, r *http.Request) (*model.Or
 	case o.LockedAt != nil:
 		s.counterMessage(w, r, http.StatusForbidden, "Retrait bloqué",
 			"Trop de codes erronés ont été saisis : le retrait est bloqué pour protéger votre certificat.",
-			"Contactez l’expert ("+v.ExpertName+") : après avoir vérifié votre identité, il débloquera le retrait et vous pourrez réessayer avec le même lien.")
+			s.trf(r, "Contactez l’expert (%s) : après avoir vérifié votre identité, il débloquera le retrait et vous pourrez réessayer avec le même lien.", v.ExpertName))
 		return nil, false
 	}
 	return v, true
@@ -136,7 +136,7 @@ func (s *Server) linkGone(w http.ResponseWriter, r *http.Request) {
 func (s *Server) alreadyCollected(w http.ResponseWriter, r *http.Request) {
 	s.counterMessage(w, r, http.StatusConflict, "Certificat déjà retiré",
 		"Le certificat de ce lien a déjà été retiré : il ne peut pas l’être une seconde fois.",
-		"Si vous avez enregistré le fichier, installez-le en suivant le guide : "+s.cfg.CounterURL+"/retrait/guide. Si ce n’est pas vous qui l’avez retiré, prévenez l’expert sans attendre.")
+		s.trf(r, "Si vous avez enregistré le fichier, installez-le en suivant le guide : %s. Si ce n’est pas vous qui l’avez retiré, prévenez l’expert sans attendre.", s.cfg.CounterURL+"/retrait/guide"))
 }
 
 func (s *Server) counterMessage(w http.ResponseWriter, r *http.Request, status int, title, msg, todo string) {
@@ -187,7 +187,7 @@ func (s *Server) renderCounter(w http.ResponseWriter, r *http.Request, status in
 	}
 	nonce, _ := retrieval.NewSalt()
 	p := counterPage{Lang: "fr", CSRF: s.counterCSRF(v.Order.TokenHash), Nonce: nonce, Step: "code", Name: v.Order.Name,
-		CaseName: v.CaseName, Expert: v.ExpertName, Expires: v.Order.LinkExpiresAt.In(paris).Format("02/01/2006 à 15:04"),
+		CaseName: v.CaseName, Expert: v.ExpertName, Expires: v.Order.LinkExpiresAt.In(paris).Format(s.tr(r, "02/01/2006 à 15:04")),
 		Error: errMsg, Guide: guide, System: det.System, Browser: det.Browser, Guides: useragent.Guides(), ModernOK: det.ModernOK,
 		DownloadsLeft: v.Order.DownloadsLeft()}
 	if s.codeOK(r, v.Order.TokenHash) {

@@ -455,7 +455,7 @@ func (s *Server) showReceipt(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.renderPage(w, r, http.StatusOK, "document_receipt", receiptPage{Lang: "fr", R: rc, Others: others, Kind: kindLabels[rc.Kind],
-		Role: participantRoleLabels[rc.DepositorRole], At: rc.DepositedAt.In(paris).Format("02/01/2006 à 15:04:05 (heure de Paris)"),
+		Role: participantRoleLabels[rc.DepositorRole], At: rc.DepositedAt.In(paris).Format(s.tr(r, "02/01/2006 à 15:04:05 (heure de Paris)")),
 		Size: strconv.FormatInt(rc.Size, 10) + " octets"})
 }
 

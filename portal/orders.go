@@ -220,7 +220,7 @@ func (s *Server) orderCertificate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := orderPage{Lang: "fr", CSRF: s.csrfToken(IdentityFrom(r.Context())), Case: c, Order: order, Code: code, Again: again,
-		SMSAvailable: s.cfg.Counter.SMS != nil && order.Phone != "", Expires: order.LinkExpiresAt.In(paris).Format("02/01/2006 à 15:04")}
+		SMSAvailable: s.cfg.Counter.SMS != nil && order.Phone != "", Expires: order.LinkExpiresAt.In(paris).Format(s.tr(r, "02/01/2006 à 15:04"))}
 	if r.PostFormValue("sms") == "1" && page.SMSAvailable {
 		if err := s.cfg.Counter.SMS.Send(r.Context(), order.Phone, "Sceau : votre code de retrait de certificat est "+code); err != nil {
 			s.log.Warn("sending the collection code by SMS", "order", order.ID, "err", err)

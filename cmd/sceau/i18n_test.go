@@ -127,7 +127,8 @@ func TestLanguageSwitch(t *testing.T) {
 	counterURL := resp.Request.URL.String()
 	resp, landing = flip(t, person, counterURL, landing, "English")
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/retrait" || !strings.Contains(landing, `<html lang="en">`) ||
-		!strings.Contains(landing, "Enter the collection code") || !strings.Contains(landing, "Hello "+htmlEsc(name)) {
+		!strings.Contains(landing, "Enter the collection code") || !strings.Contains(landing, "Hello "+htmlEsc(name)) ||
+		!regexp.MustCompile(`The link is valid until \d\d/\d\d/\d{4} at \d\d:\d\d\.`).MatchString(landing) {
 		t.Fatalf("counter after the switch: %d %s\n%s", resp.StatusCode, resp.Request.URL, landing)
 	}
 	csrf := csrfRe.FindStringSubmatch(landing)[1]
