@@ -122,16 +122,16 @@ func (s *Server) refuseDeposit(w http.ResponseWriter, r *http.Request, err error
 		s.refuse(w, r, http.StatusForbidden, "Dépôt refusé", "Vous ne pouvez pas déposer de document dans ce dossier.",
 			"Si vous pensez que c’est une erreur, contactez l’expert qui conduit l’expertise.")
 	case errors.Is(err, model.ErrStateConflict):
-		s.refuse(w, r, http.StatusConflict, "Dépôts suspendus", "L’expertise n’est pas en cours : les dépôts sont suspendus. "+notStored(r),
+		s.refuse(w, r, http.StatusConflict, "Dépôts suspendus", s.tr(r, "L’expertise n’est pas en cours : les dépôts sont suspendus.")+" "+s.notStored(r),
 			"Recommencez lorsque l’expert aura repris l’expertise.")
 	case errors.Is(err, model.ErrCaseClosed):
-		s.refuse(w, r, http.StatusConflict, "Expertise close", "L’expertise est terminée : plus aucun dépôt n’est possible. "+notStored(r), "")
+		s.refuse(w, r, http.StatusConflict, "Expertise close", s.tr(r, "L’expertise est terminée : plus aucun dépôt n’est possible.")+" "+s.notStored(r), "")
 	case errors.As(err, &v):
 		var msgs []string
 		for _, e := range v {
-			msgs = append(msgs, e.Message)
+			msgs = append(msgs, s.tr(r, e.Message))
 		}
-		s.refuse(w, r, http.StatusUnprocessableEntity, "Dépôt refusé", strings.Join(msgs, " "), notStored(r))
+		s.refuse(w, r, http.StatusUnprocessableEntity, "Dépôt refusé", strings.Join(msgs, " "), s.notStored(r))
 	default:
 		s.log.Error("deposit", "request_id", RequestID(r.Context()), "err", err)
 		s.renderError(w, r, http.StatusInternalServerError)
@@ -216,7 +216,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if parts++; parts > maxDepositParts {
-			fail(model.ValidationErrors{{Field: "file", Message: "Un dépôt compte au plus " + strconv.Itoa(maxDepositFiles) + " fichiers."}}, false)
+			fail(model.ValidationErrors{{Field: "file", Message: s.trf(r, "Un dépôt compte au plus %d fichiers.", maxDepositFiles)}}, false)
 			return
 		}
 		switch p.FormName() {
@@ -244,7 +244,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 				// The receipt lists at most this many: refuse more rather than
 				// store files nobody is shown.
 				if files++; files > maxDepositFiles {
-					fail(model.ValidationErrors{{Field: "file", Message: "Un dépôt compte au plus " + strconv.Itoa(maxDepositFiles) + " fichiers."}}, false)
+					fail(model.ValidationErrors{{Field: "file", Message: s.trf(r, "Un dépôt compte au plus %d fichiers.", maxDepositFiles)}}, false)
 					return
 				}
 				if !model.ValidDocumentKind(kind) {
@@ -371,12 +371,12 @@ const (
 type storedKey struct{}
 
 // notStored tells what a failed deposit left: nothing, or the files
-// recorded before the failure.
-func notStored(r *http.Request) string {
+// recorded before the failure (in the language of r).
+func (s *Server) notStored(r *http.Request) string {
 	if names, ok := r.Context().Value(storedKey{}).(string); ok {
-		return "Ce fichier n’a pas été enregistré, ni les suivants ; les fichiers précédents du même dépôt l’ont été : " + names + "."
+		return s.trf(r, "Ce fichier n’a pas été enregistré, ni les suivants ; les fichiers précédents du même dépôt l’ont été : %s.", names)
 	}
-	return "Aucun document n’a été enregistré."
+	return s.tr(r, "Aucun document n’a été enregistré.")
 }
 
 // uploadFailed answers a body that could not be read or stored.
@@ -385,18 +385,18 @@ func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.Is(err, blobs.ErrTooLarge) || errors.As(err, &mbe):
 		s.refuse(w, r, http.StatusRequestEntityTooLarge, "Fichier trop volumineux",
-			"Le fichier dépasse la taille maximale de "+humanSize(s.maxUpload())+" par fichier. "+notStored(r),
+			s.trf(r, "Le fichier dépasse la taille maximale de %s par fichier.", humanSize(s.maxUpload()))+" "+s.notStored(r),
 			"Réduisez le fichier ou scindez-le en plusieurs documents, puis recommencez.")
 	case errors.Is(err, blobs.ErrStorageFull):
 		s.log.Error("deposit: storage full", "request_id", RequestID(r.Context()), "err", err)
-		s.refuse(w, r, http.StatusInsufficientStorage, "Stockage plein", "Le service ne peut pas enregistrer de fichier pour le moment. "+notStored(r),
+		s.refuse(w, r, http.StatusInsufficientStorage, "Stockage plein", s.tr(r, "Le service ne peut pas enregistrer de fichier pour le moment.")+" "+s.notStored(r),
 			"Réessayez plus tard ; si le problème persiste, prévenez l’administrateur de la plateforme.")
 	case errors.Is(err, io.EOF):
-		s.refuse(w, r, http.StatusBadRequest, "Aucun fichier", "Le formulaire ne contenait pas de fichier. "+notStored(r), "Choisissez un fichier et recommencez.")
+		s.refuse(w, r, http.StatusBadRequest, "Aucun fichier", s.tr(r, "Le formulaire ne contenait pas de fichier.")+" "+s.notStored(r), "Choisissez un fichier et recommencez.")
 	default:
 		// The client stopped sending or sent a malformed body.
 		s.log.Info("deposit interrupted", "request_id", RequestID(r.Context()), "err", err)
-		s.refuse(w, r, http.StatusBadRequest, "Envoi interrompu", "Le fichier n’a pas été reçu en entier. "+notStored(r), "Vérifiez votre connexion et recommencez.")
+		s.refuse(w, r, http.StatusBadRequest, "Envoi interrompu", s.tr(r, "Le fichier n’a pas été reçu en entier.")+" "+s.notStored(r), "Vérifiez votre connexion et recommencez.")
 	}
 }
 
