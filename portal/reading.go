@@ -86,7 +86,7 @@ func (s *Server) showContradictoire(w http.ResponseWriter, r *http.Request) {
 		if n == 0 {
 			p.Notice = "Aucune relance envoyée : tous les participants concernés ont déjà ouvert ce document (ou n’ont pas d’adresse)."
 		} else {
-			p.Notice = strconv.Itoa(n) + " relance(s) envoyée(s)."
+			p.Notice = s.trf(r, "%d relance(s) envoyée(s).", n)
 		}
 	}
 	for _, e := range entries {
@@ -96,7 +96,7 @@ func (s *Server) showContradictoire(w http.ResponseWriter, r *http.Request) {
 			rr := readerRow{Name: names[rd.ParticipantID], Role: participantRoleLabels[rd.Role]}
 			if rd.FirstOpenedAt != nil {
 				row.Opened++
-				rr.OpenedAt = rd.FirstOpenedAt.In(paris).Format("02/01/2006 à 15:04")
+				rr.OpenedAt = rd.FirstOpenedAt.In(paris).Format(s.tr(r, "02/01/2006 à 15:04"))
 			} else if rd.AccountID == nil || *rd.AccountID != acc.ID {
 				row.Unopened++
 			}
@@ -255,7 +255,7 @@ func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(want) > maxZipDocuments {
-		s.refuse(w, r, http.StatusBadRequest, "Trop de documents", "Une archive contient au plus "+strconv.Itoa(maxZipDocuments)+" documents.", "Téléchargez les documents en plusieurs fois.")
+		s.refuse(w, r, http.StatusBadRequest, "Trop de documents", s.trf(r, "Une archive contient au plus %d documents.", maxZipDocuments), "Téléchargez les documents en plusieurs fois.")
 		return
 	}
 	docs, err := s.deps.Documents.OpenDocuments(r.Context(), caseID, want, acc.ID) // one transaction, one audit entry
