@@ -37,10 +37,9 @@ func acceptLang(h string) string {
 	type pref struct {
 		lang string
 		q    float64
-		pos  int
 	}
 	var prefs []pref
-	for i, part := range strings.Split(h, ",") {
+	for _, part := range strings.Split(h, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
 		if primary != templates.French && primary != templates.English {
@@ -56,10 +55,10 @@ func acceptLang(h string) string {
 			}
 		}
 		if q > 0 {
-			prefs = append(prefs, pref{primary, q, i})
+			prefs = append(prefs, pref{primary, q})
 		}
 	}
-	sort.SliceStable(prefs, func(i, j int) bool { return prefs[i].q > prefs[j].q })
+	sort.SliceStable(prefs, func(i, j int) bool { return prefs[i].q > prefs[j].q }) // ties keep the browser's order
 	if len(prefs) > 0 && prefs[0].lang == templates.English {
 		return templates.English
 	}
