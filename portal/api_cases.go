@@ -165,22 +165,25 @@ func (s *Server) apiCasePage(w http.ResponseWriter, r *http.Request) (caseID int
 // apiFolders lists the folders this person may read, each saying whether
 // they may deposit there now (the same check as the deposit itself).
 func (s *Server) apiFolders(w http.ResponseWriter, r *http.Request) {
-	acc := AccountFrom(r.Context())
-	var c *model.Case
+	depositable := map[int64]bool{}
 	apiCaseList(s, w, r, func(ctx context.Context, caseID, accountID int64) ([]model.Folder, error) {
-		var err error
-		if c, err = s.deps.Cases.Case(ctx, caseID, accountID); err != nil {
+		c, err := s.deps.Cases.Case(ctx, caseID, accountID)
+		if err != nil {
 			return nil, err
+		}
+		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) { // depositAllowed's rule, the case already read
+			ids, err := s.deps.Documents.FoldersDepositable(ctx, c.ID, accountID)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				depositable[id] = true
+			}
 		}
 		return s.deps.Cases.FoldersReadable(ctx, c.ID, accountID)
 	}, func(f model.Folder) int64 { return f.ID }, func(f model.Folder) apiFolder {
-		out := apiFolder{ID: f.ID, Name: f.Name, Kind: f.Kind, Section: f.Section(), PartyID: f.PartyID, ParentID: f.ParentID,
-			Position: f.Position, Confidential: f.Confidential()}
-		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) { // depositAllowed's rule, the case already read
-			ok, err := s.deps.Documents.CanDeposit(r.Context(), c.ID, f.ID, acc.ID)
-			out.CanDeposit = err == nil && ok
-		}
-		return out
+		return apiFolder{ID: f.ID, Name: f.Name, Kind: f.Kind, Section: f.Section(), PartyID: f.PartyID, ParentID: f.ParentID,
+			Position: f.Position, Confidential: f.Confidential(), CanDeposit: depositable[f.ID]}
 	})
 }
 

@@ -214,15 +214,23 @@ func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, caseID int64
 	}
 	mayLock := s.deps.Documents != nil && canLock(c, acc)
 	partyNames := s.partyNames(r.Context(), caseID, acc.ID)
+	depositable := map[int64]bool{}
+	if s.deps.Documents != nil && c.State == string(rights.StateInProgress) {
+		ids, err := s.deps.Documents.FoldersDepositable(r.Context(), caseID, acc.ID)
+		if err != nil {
+			s.log.Error("listing the folders open to deposits", "err", err)
+		}
+		for _, id := range ids {
+			depositable[id] = true
+		}
+	}
 	for i := range folders {
 		f := folderRow{ID: folders[i].ID, Section: folders[i].Section(), Name: folders[i].Name, Confidential: folders[i].Confidential()}
 		if pid := folders[i].PartyID; pid != nil && partyNames[*pid] != "" {
 			f.Section = s.tr(r, "Partie") + " " + partyNames[*pid] // each party has its own Dires and Pièces
 		}
-		if s.deps.Documents != nil && c.State == string(rights.StateInProgress) {
-			if ok, err := s.deps.Documents.CanDeposit(r.Context(), caseID, f.ID, acc.ID); err == nil && ok {
-				f.DepositURL = depositURL(caseID, f.ID, p.CSRF)
-			}
+		if depositable[f.ID] {
+			f.DepositURL = depositURL(caseID, f.ID, p.CSRF)
 		}
 		for _, d := range byFolder[f.ID] {
 			row := documentRow{ID: d.ID, Name: d.FileName, Kind: kindLabels[d.Kind],

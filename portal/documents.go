@@ -24,6 +24,8 @@ import (
 // applied by its queries.
 type Documents interface {
 	CanDeposit(ctx context.Context, caseID, folderID, accountID int64) (bool, error)
+	// FoldersDepositable is CanDeposit for every folder of the case at once.
+	FoldersDepositable(ctx context.Context, caseID, accountID int64) ([]int64, error)
 	CreateDocument(ctx context.Context, caseID, folderID, accountID int64, d *model.Document, commit func() error) (*model.Document, error)
 	DocumentsReadable(ctx context.Context, caseID, accountID int64) ([]ListedDocument, error)
 	OpenDocument(ctx context.Context, caseID, docID, accountID int64) (*model.Document, error)

@@ -239,6 +239,10 @@ func (l lazyAccounts) CanDeposit(ctx context.Context, caseID, folderID, accountI
 	return with(l, func(s *store.Store) (bool, error) { return s.CanDeposit(ctx, caseID, folderID, accountID) })
 }
 
+func (l lazyAccounts) FoldersDepositable(ctx context.Context, caseID, accountID int64) ([]int64, error) {
+	return with(l, func(s *store.Store) ([]int64, error) { return s.FoldersDepositable(ctx, caseID, accountID) })
+}
+
 func (l lazyAccounts) CreateDocument(ctx context.Context, caseID, folderID, accountID int64, d *model.Document, commit func() error) (*model.Document, error) {
 	return with(l, func(s *store.Store) (*model.Document, error) {
 		return s.CreateDocument(ctx, caseID, folderID, accountID, d, commit)

@@ -421,6 +421,14 @@ func TestFolderRightsAreTheMatrixInEveryState(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s in %s: %v", m.name, st, err)
 				}
+				depositable, err := s.FoldersDepositable(ctx, own.ID, m.account.ID)
+				if err != nil {
+					t.Fatalf("%s in %s: depositable: %v", m.name, st, err)
+				}
+				canDeposit := map[int64]bool{}
+				for _, id := range depositable {
+					canDeposit[id] = true
+				}
 				got := map[int64]bool{}
 				for _, f := range readable {
 					if f.CaseID != own.ID {
@@ -445,10 +453,16 @@ func TestFolderRightsAreTheMatrixInEveryState(t *testing.T) {
 					case ok != rights.CanDeposit(m.subject, rf, st):
 						t.Errorf("%s in %s: deposit in %s (party %v) = %v, want %v", m.name, st, f.Kind, rf.PartyMode, ok, !ok)
 					}
+					if canDeposit[f.ID] != (err == nil && ok) {
+						t.Errorf("%s in %s: FoldersDepositable says %v for %s, CanDeposit %v", m.name, st, canDeposit[f.ID], f.Kind, ok)
+					}
 				}
 				// The other case: unknown, whatever the ids.
 				if fs, err := s.FoldersReadable(ctx, other.ID, m.account.ID); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("%s reads other case: %d folders, %v", m.name, len(fs), err)
+				}
+				if ids, err := s.FoldersDepositable(ctx, other.ID, m.account.ID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("%s deposits in other case: %v, %v", m.name, ids, err)
 				}
 				for _, f := range theirs {
 					if ok, err := s.CanDeposit(ctx, own.ID, f.ID, m.account.ID); !errors.Is(err, store.ErrNotFound) {
