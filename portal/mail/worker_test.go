@@ -431,3 +431,39 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// Several instances woken at once: each drain keeps claiming until the
+// outbox is empty, instead of stopping at its first batch cut short by
+// another instance's claim (the mail would then wait for the next poll).
+func TestConcurrentDrainsEmptyTheOutbox(t *testing.T) {
+	storetest.EachPair(t, func(t *testing.T, a, b *store.Store) {
+		srv := smtptest.Start(t)
+		const n = 300
+		var to []string
+		for i := range n {
+			to = append(to, fmt.Sprintf("greffe%03d@example.fr", i))
+		}
+		enqueue(t, a, to...)
+		sender := plainSender(t, srv)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 4 {
+			s := []*store.Store{a, b}[i%2]
+			w := &mail.Worker{Store: s, Sender: sender, Batch: 10, Logger: newLogger(&logBuffer{})}
+			wg.Go(func() {
+				<-start
+				if _, _, _, err := w.DrainOnce(context.Background()); err != nil {
+					t.Errorf("worker %d: %v", i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if got := len(srv.Messages()); got != n {
+			t.Fatalf("one drain each by 4 workers delivered %d of %d messages", got, n)
+		}
+		if c := counts(t, a); c != (store.OutboxCounts{Sent: n}) {
+			t.Errorf("counts %+v", c)
+		}
+	})
+}

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"gorm.io/gorm"
 
+	"sceau.fr/sceau/migrations"
 	"sceau.fr/sceau/portal/model"
 )
 
@@ -30,32 +32,33 @@ func enqueueMail(tx *gorm.DB, msgs ...*model.OutboxMessage) error {
 
 // ClaimDueMail leases up to limit messages that are due, so that no other
 // worker (in this or another instance) sends them while the lease lasts.
-// The lease is taken by a conditional update, which is atomic in both
-// dialects.
+// One statement picks and leases them: on PostgreSQL the rows another
+// worker is leasing at that moment are skipped (SKIP LOCKED) rather than
+// waited for or lost, so concurrent workers each get a full batch of
+// different messages; SQLite has one writer at a time.
 func (s *Store) ClaimDueMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]model.OutboxMessage, error) {
 	now = now.UTC()
-	db := s.gorm(ctx)
-	var candidates []model.OutboxMessage
-	err := db.Where("sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)", now, now).
-		Order("next_attempt_at, id").Limit(limit).Find(&candidates).Error
+	until := now.Add(lease)
+	skip := ""
+	if s.dialect == migrations.Postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	var claimed []model.OutboxMessage
+	err := s.gorm(ctx).Raw(`UPDATE outbox_messages SET locked_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox_messages
+			WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?)
+			ORDER BY next_attempt_at, id LIMIT ?`+skip+`)
+		RETURNING *`, until, now, now, limit).Scan(&claimed).Error
 	if err != nil {
 		return nil, err
 	}
-	until := now.Add(lease)
-	claimed := candidates[:0]
-	for _, m := range candidates {
-		res := db.Model(&model.OutboxMessage{}).
-			Where("id = ? AND sent_at IS NULL AND failed_at IS NULL AND (locked_until IS NULL OR locked_until < ?)", m.ID, now).
-			Updates(map[string]any{"locked_until": until, "attempts": gorm.Expr("attempts + 1")})
-		if res.Error != nil {
-			return claimed, res.Error
+	// RETURNING gives no order: send the oldest first.
+	sort.Slice(claimed, func(i, j int) bool {
+		if !claimed[i].NextAttemptAt.Equal(claimed[j].NextAttemptAt) {
+			return claimed[i].NextAttemptAt.Before(claimed[j].NextAttemptAt)
 		}
-		if res.RowsAffected == 1 {
-			m.Attempts++
-			m.LockedUntil = &until
-			claimed = append(claimed, m)
-		}
-	}
+		return claimed[i].ID < claimed[j].ID
+	})
 	return claimed, nil
 }
 
