@@ -26,6 +26,7 @@ func (s *Server) routes() *mux.Router {
 		r.HandleFunc("/ca/roots.pem", s.rootsPEM).Methods(http.MethodGet, http.MethodHead)
 		r.HandleFunc("/ca/crl", s.crl).Methods(http.MethodGet, http.MethodHead)
 	}
+	r.HandleFunc(langPath, s.switchLang).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler())).Methods(http.MethodGet, http.MethodHead)
 
 	if s.deps.Gate != nil && s.deps.Accounts != nil {
