@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,14 +58,7 @@ func plainText(t *testing.T, raw []byte) (subject, text string) {
 func TestDepositNoticeByMailAndHistory(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dir, cfgPath string) {
 		setListeners(t)
-		srv := smtptest.Start(t)
-		t.Setenv("SCEAU_MAIL_TRANSPORT", "smtp")
-		t.Setenv("SCEAU_MAIL_SMTP_HOST", srv.Host())
-		t.Setenv("SCEAU_MAIL_SMTP_PORT", strconv.Itoa(srv.Port()))
-		t.Setenv("SCEAU_MAIL_SMTP_SECURITY", "none")
-		t.Setenv("SCEAU_MAIL_POLL_INTERVAL", "100ms")
-		r := startServe(t, cfgPath)
-		r.waitStatus("admin", "/readyz", 200)
+		r, srv := serveWithSMTP(t, cfgPath)
 		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
 		clerkCert, _ := demoIdentity(t, dir, "greffier-julien-bernard")
 		clerk := clientWith(t, filepath.Join(dir, "ca", "root.crt"), clerkCert)

@@ -608,6 +608,20 @@ func folderQuery(tx *gorm.DB, caseID int64, p *model.Participant, st rights.Case
 	return q.Where(cond, args...)
 }
 
+// participantAndState reads the account's participation in the case and
+// the case's state: what every rights query needs first.
+func participantAndState(tx *gorm.DB, caseID, accountID int64) (*model.Participant, rights.CaseState, error) {
+	p, err := participantOf(tx, caseID, accountID)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := caseState(tx, caseID)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, st, nil
+}
+
 // caseState reads the state of a case.
 func caseState(tx *gorm.DB, caseID int64) (rights.CaseState, error) {
 	var states []string
@@ -627,11 +641,7 @@ func caseState(tx *gorm.DB, caseID int64) (rights.CaseState, error) {
 func (s *Store) FoldersReadable(ctx context.Context, caseID, accountID int64) ([]model.Folder, error) {
 	var out []model.Folder
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		p, err := participantOf(tx, caseID, accountID)
-		if err != nil {
-			return err
-		}
-		st, err := caseState(tx, caseID)
+		p, st, err := participantAndState(tx, caseID, accountID)
 		if err != nil {
 			return err
 		}
@@ -650,11 +660,7 @@ func (s *Store) FoldersReadable(ctx context.Context, caseID, accountID int64) ([
 func (s *Store) CanDeposit(ctx context.Context, caseID, folderID, accountID int64) (bool, error) {
 	ok := false
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		p, err := participantOf(tx, caseID, accountID)
-		if err != nil {
-			return err
-		}
-		st, err := caseState(tx, caseID)
+		p, st, err := participantAndState(tx, caseID, accountID)
 		if err != nil {
 			return err
 		}
@@ -673,11 +679,7 @@ func (s *Store) CanDeposit(ctx context.Context, caseID, folderID, accountID int6
 func (s *Store) FoldersDepositable(ctx context.Context, caseID, accountID int64) ([]int64, error) {
 	var ids []int64
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		p, err := participantOf(tx, caseID, accountID)
-		if err != nil {
-			return err
-		}
-		st, err := caseState(tx, caseID)
+		p, st, err := participantAndState(tx, caseID, accountID)
 		if err != nil {
 			return err
 		}

@@ -160,11 +160,7 @@ func (d ReadableDocument) New() bool { return d.FirstOpenedAt == nil }
 func (s *Store) DocumentsReadable(ctx context.Context, caseID, accountID int64) ([]ReadableDocument, error) {
 	var out []ReadableDocument
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		p, err := participantOf(tx, caseID, accountID)
-		if err != nil {
-			return err
-		}
-		st, err := caseState(tx, caseID)
+		p, st, err := participantAndState(tx, caseID, accountID)
 		if err != nil {
 			return err
 		}
@@ -244,11 +240,7 @@ func (s *Store) openDocuments(ctx context.Context, caseID int64, docIDs []int64,
 	}
 	var out []*model.Document
 	err := s.gorm(ctx).Transaction(func(tx *gorm.DB) error {
-		p, err := participantOf(tx, caseID, accountID)
-		if err != nil {
-			return err
-		}
-		st, err := caseState(tx, caseID)
+		p, st, err := participantAndState(tx, caseID, accountID)
 		if err != nil {
 			return err
 		}

@@ -103,11 +103,7 @@ func (s *Store) Search(ctx context.Context, accountID int64, text string) (*Sear
 			if len(out.Documents) >= SearchLimit {
 				break
 			}
-			p, err := participantOf(tx, caseID, accountID)
-			if err != nil {
-				return err
-			}
-			st, err := caseState(tx, caseID)
+			p, st, err := participantAndState(tx, caseID, accountID)
 			if err != nil {
 				return err
 			}
