@@ -88,6 +88,7 @@ func TestPagesInEnglish(t *testing.T) {
 		"case_transition": "Move the procedure from “In progress” to “Paused”?", "certificate_link": "Link this certificate",
 		"order_code": "Write this code down now", "search": "Expert procedures (1)", "directory": "Directory of professionals",
 		"document_receipt": "Deposit receipt", "case_journal": "IP address", "case_contradictoire": "No document has been deposited yet.",
+		"notifications": "My notifications", "dev_mail": "Emails sent",
 	}
 	for _, name := range set.PageNames() {
 		data, ok := samples[name]

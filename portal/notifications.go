@@ -101,14 +101,13 @@ func (s *Server) showNotices(w http.ResponseWriter, r *http.Request) {
 		row := noticeRow{Queued: e.QueuedAt.In(paris), Kind: noticeKindLabels[e.Kind], Summary: e.Summary, To: e.ToAddress}
 		switch {
 		case e.SentAt != nil:
-			row.State, row.StateDetail = "Envoyé", "remis au serveur de messagerie le "+e.SentAt.In(paris).Format("02/01/2006 à 15:04:05")
+			row.State, row.StateDetail = "Envoyé", s.trf(r, "remis au serveur de messagerie le %s", e.SentAt.In(paris).Format(s.tr(r, "02/01/2006 à 15:04:05")))
 		case e.FailedAt != nil:
-			row.State, row.StateDetail = "Refusé", "refusé par le serveur de messagerie le "+e.FailedAt.In(paris).Format("02/01/2006 à 15:04")+
-				" : vérifiez votre adresse électronique"
+			row.State, row.StateDetail = "Refusé", s.trf(r, "refusé par le serveur de messagerie le %s : vérifiez votre adresse électronique", e.FailedAt.In(paris).Format(s.tr(r, "02/01/2006 à 15:04")))
 		default:
 			row.State = "En attente d’envoi"
 			if e.Attempts > 0 {
-				row.StateDetail = strconv.Itoa(e.Attempts) + " tentative(s), nouvel essai automatique"
+				row.StateDetail = s.trf(r, "%d tentative(s), nouvel essai automatique", e.Attempts)
 			}
 		}
 		if e.CaseID != nil {
