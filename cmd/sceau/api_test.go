@@ -164,14 +164,8 @@ func TestAPI(t *testing.T) {
 		}
 
 		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
+		registerClerk(t, r, dir)
 		clerkCert, _ := demoIdentity(t, dir, "greffier-julien-bernard")
-		clerk := clientWith(t, root, clerkCert)
-		_, form := getBody(t, clerk, r.url("portal", "/inscription"))
-		if code, _ := postForm(t, clerk, r.url("portal", "/inscription"), url.Values{"csrf": {csrfRe.FindStringSubmatch(form)[1]},
-			"role": {"clerk"}, "display_name": {"Julien Bernard"}, "email": {"julien.bernard@justice.test"},
-			"court": {"Tribunal judiciaire de Rennes"}, "terms": {"2026-11"}}); code != 200 {
-			t.Fatalf("clerk registration: %d", code)
-		}
 		// Fresh clients: no session cookie from the registration.
 		pierreCert, _ := demoIdentity(t, dir, "expert-pierre-durand")
 		pierreAPI := clientWith(t, root, pierreCert)
@@ -187,7 +181,7 @@ func TestAPI(t *testing.T) {
 			t.Errorf("me: %+v", me)
 		}
 
-		_, form = getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
+		_, form := getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
 		csrf := csrfRe.FindStringSubmatch(form)[1]
 		caseID := apiCaseInProgress(t, r, pierre, csrf, "24/07001")
 		apiCaseInProgress(t, r, pierre, csrf, "24/07002")

@@ -119,3 +119,28 @@ func TestExpertCreatesACase(t *testing.T) {
 		}
 	})
 }
+
+// registerProfessional signs a demo professional up through the form.
+func registerProfessional(t *testing.T, r *running, dir, file string, fields url.Values) *http.Client {
+	t.Helper()
+	cert, _ := demoIdentity(t, dir, file)
+	c := clientWith(t, filepath.Join(dir, "ca", "root.crt"), cert)
+	_, form := getBody(t, c, r.url("portal", "/inscription"))
+	m := csrfRe.FindStringSubmatch(form)
+	if m == nil {
+		t.Fatalf("no registration form for %s", file)
+	}
+	fields.Set("csrf", m[1])
+	fields.Set("terms", "2026-11")
+	if code, body := postForm(t, c, r.url("portal", "/inscription"), fields); code != 200 {
+		t.Fatalf("registration of %s: %d\n%s", file, code, body)
+	}
+	return c
+}
+
+// registerClerk registers the demo clerk of the Rennes court.
+func registerClerk(t *testing.T, r *running, dir string) *http.Client {
+	t.Helper()
+	return registerProfessional(t, r, dir, "greffier-julien-bernard", url.Values{"role": {"clerk"}, "display_name": {"Julien Bernard"},
+		"email": {"julien.bernard@justice.test"}, "court": {"Tribunal judiciaire de Rennes"}})
+}

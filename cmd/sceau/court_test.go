@@ -1,31 +1,11 @@
 package main
 
 import (
-	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// registerProfessional signs a demo professional up through the form.
-func registerProfessional(t *testing.T, r *running, dir, file string, fields url.Values) *http.Client {
-	t.Helper()
-	cert, _ := demoIdentity(t, dir, file)
-	c := clientWith(t, filepath.Join(dir, "ca", "root.crt"), cert)
-	_, form := getBody(t, c, r.url("portal", "/inscription"))
-	m := csrfRe.FindStringSubmatch(form)
-	if m == nil {
-		t.Fatalf("no registration form for %s", file)
-	}
-	fields.Set("csrf", m[1])
-	fields.Set("terms", "2026-11")
-	if code, body := postForm(t, c, r.url("portal", "/inscription"), fields); code != 200 {
-		t.Fatalf("registration of %s: %d\n%s", file, code, body)
-	}
-	return c
-}
 
 // pickedAccount finds, in the directory results of the participants
 // page, the account id behind the person's "Ajouter comme" form.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	netmail "net/mail"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,14 +59,7 @@ func TestDepositNoticeByMailAndHistory(t *testing.T) {
 		setListeners(t)
 		r, srv := serveWithSMTP(t, cfgPath)
 		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
-		clerkCert, _ := demoIdentity(t, dir, "greffier-julien-bernard")
-		clerk := clientWith(t, filepath.Join(dir, "ca", "root.crt"), clerkCert)
-		_, form := getBody(t, clerk, r.url("portal", "/inscription"))
-		if code, _ := postForm(t, clerk, r.url("portal", "/inscription"), url.Values{"csrf": {csrfRe.FindStringSubmatch(form)[1]},
-			"role": {"clerk"}, "display_name": {"Julien Bernard"}, "email": {"julien.bernard@justice.test"},
-			"court": {"Tribunal judiciaire de Rennes"}, "terms": {"2026-11"}}); code != 200 {
-			t.Fatalf("clerk registration: %d", code)
-		}
+		clerk := registerClerk(t, r, dir)
 
 		// The clerk's settings: the digest only, until changed.
 		_, account := getBody(t, clerk, r.url("portal", "/compte"))
@@ -84,7 +76,7 @@ func TestDepositNoticeByMailAndHistory(t *testing.T) {
 			t.Fatalf("saving the settings: %d\n%s", code, account)
 		}
 
-		_, form = getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
+		_, form := getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
 		csrf := csrfRe.FindStringSubmatch(form)[1]
 		caseID, depositURL := caseInProgress(t, r, pierre, csrf, "24/04321")
 		caseURL := r.url("portal", "/affaires/"+caseID)

@@ -18,17 +18,9 @@ func TestParticipantActiveAndFolders(t *testing.T) {
 		setListeners(t)
 		r := startServe(t, cfgPath)
 		r.waitStatus("admin", "/readyz", 200)
-		root := dir + "/ca/root.crt"
 		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
-		clerkCert, _ := demoIdentity(t, dir, "greffier-julien-bernard")
-		clerk := clientWith(t, root, clerkCert)
-		_, form := getBody(t, clerk, r.url("portal", "/inscription"))
-		if code, _ := postForm(t, clerk, r.url("portal", "/inscription"), url.Values{"csrf": {csrfRe.FindStringSubmatch(form)[1]},
-			"role": {"clerk"}, "display_name": {"Julien Bernard"}, "email": {"julien.bernard@justice.test"},
-			"court": {"Tribunal judiciaire de Rennes"}, "terms": {"2026-11"}}); code != 200 {
-			t.Fatalf("clerk registration: %d", code)
-		}
-		_, form = getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
+		clerk := registerClerk(t, r, dir)
+		_, form := getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
 		csrf := csrfRe.FindStringSubmatch(form)[1]
 		_, body := postForm(t, pierre, r.url("portal", "/affaires"), url.Values{"csrf": {csrf}, "first_applicant": {"Hélène Dupré-Lefèvre"},
 			"first_defendant": {"SCI Les Tilleuls"}, "jurisdiction": {"TJ Rennes"}, "rg_number": {"24/01234"}, "ordonnance_date": {"2026-10-15"}})

@@ -88,15 +88,8 @@ func TestContradictoireLockAndZip(t *testing.T) {
 		r := startServe(t, cfgPath)
 		r.waitStatus("admin", "/readyz", 200)
 		pierre := registerExpert(t, r, dir, "expert-pierre-durand", "Pierre Durand", "pierre.durand@experts.test")
-		clerkCert, _ := demoIdentity(t, dir, "greffier-julien-bernard")
-		clerk := clientWith(t, filepath.Join(dir, "ca", "root.crt"), clerkCert)
-		_, form := getBody(t, clerk, r.url("portal", "/inscription"))
-		if code, _ := postForm(t, clerk, r.url("portal", "/inscription"), url.Values{"csrf": {csrfRe.FindStringSubmatch(form)[1]},
-			"role": {"clerk"}, "display_name": {"Julien Bernard"}, "email": {"julien.bernard@justice.test"},
-			"court": {"Tribunal judiciaire de Rennes"}, "terms": {"2026-11"}}); code != 200 {
-			t.Fatalf("clerk registration: %d", code)
-		}
-		_, form = getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
+		clerk := registerClerk(t, r, dir)
+		_, form := getBody(t, pierre, r.url("portal", "/affaires/nouvelle"))
 		csrf := csrfRe.FindStringSubmatch(form)[1]
 		caseID, depositURL := caseInProgress(t, r, pierre, csrf, "24/01234")
 		caseURL := r.url("portal", "/affaires/"+caseID)

@@ -185,6 +185,10 @@ func (w *certificateWorker) once(ctx context.Context) {
 		w.Log.Info("litigant certificate revoked", "serial", c.Serial, "reason", ca.Reason(c.RevokeReason).String())
 	}
 	if now := w.Now(); now.Sub(w.lastWarn) >= time.Hour {
+		// The per-address window is an hour: a day of history is plenty.
+		if _, err := w.Store.PurgeCounterFailures(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			w.Log.Error("purging the counter's wrong codes", "err", err)
+		}
 		n, err := w.Store.WarnExpiring(ctx, now, now.Add(w.Warn), w.Render)
 		if err != nil {
 			if ctx.Err() == nil {

@@ -222,6 +222,14 @@ func (s *Store) VerifyCode(ctx context.Context, tokenHash, address string, at ti
 	return out, nil
 }
 
+// PurgeCounterFailures forgets the wrong codes recorded before before:
+// past the per-address window they count for nothing, and the table
+// would otherwise grow with every guess.
+func (s *Store) PurgeCounterFailures(ctx context.Context, before time.Time) (int64, error) {
+	res := s.gorm(ctx).Exec("DELETE FROM counter_failures WHERE at < ?", before.UTC())
+	return res.RowsAffected, res.Error
+}
+
 // ClaimCollection reserves one download of the order for claim until
 // until. Of two windows collecting at once, one gets the claim and the
 // other ErrCollectionBusy (then ErrAlreadyCollected once the first is done).

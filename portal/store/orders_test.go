@@ -169,6 +169,13 @@ func TestVerifyCodeLimits(t *testing.T) {
 		if _, err := s.VerifyCode(ctx, o2.TokenHash, "198.51.100.10", time.Now(), lim, right); err != nil {
 			t.Fatalf("another address: %v", err)
 		}
+		// Wrong codes older than a day are forgotten: the address is free again.
+		if n, err := s.PurgeCounterFailures(ctx, time.Now().Add(time.Hour)); err != nil || n != 7 {
+			t.Fatalf("purge: %d %v (want the 3 + 4 wrong codes)", n, err)
+		}
+		if _, err := s.VerifyCode(ctx, o2.TokenHash, "198.51.100.9", time.Now(), lim, right); err != nil {
+			t.Fatalf("the address after the purge: %v", err)
+		}
 		if _, err := s.VerifyCode(ctx, "unknown", "198.51.100.10", time.Now(), lim, right); !errors.Is(err, model.ErrOrderUnusable) {
 			t.Fatalf("unknown link: %v", err)
 		}
