@@ -213,7 +213,7 @@ func (s *Server) caseClosed(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiOrderFields names the API's fields where newOrder names the form's.
-var apiOrderFields = map[string]string{"display_name": "name", "nonce": "request_id"}
+var apiOrderFields = map[string]string{"display_name": "name", "order": "request_id"}
 
 // apiPlaceOrder orders a litigant certificate for a participant (or
 // re-issues it), exactly as the participants page's form does; the

@@ -112,7 +112,7 @@ func (s *Server) counterOrder(w http.ResponseWriter, r *http.Request) (*model.Or
 	}
 	o := &v.Order
 	switch {
-	case o.State == model.OrderCollected || o.State == model.OrderOpen && o.DownloadsLeft() == 0:
+	case o.Collected():
 		s.alreadyCollected(w, r)
 		return nil, false
 	case !o.Usable(s.now()):

@@ -131,7 +131,7 @@ func (s *Server) newOrder(p *model.Participant, in OrderInput) (*model.Certifica
 	linkDays := number("link_days", in.LinkDays, cc.DefaultLinkDays, cc.MaxLinkDays, "Durée du lien en jours")
 	o.LinkExpiresAt = s.now().Add(time.Duration(linkDays) * 24 * time.Hour)
 	if len(o.FormNonce) < 16 || len(o.FormNonce) > 64 {
-		errs = append(errs, model.FieldError{Field: "nonce", Message: "Formulaire périmé : rechargez la page et recommencez."})
+		errs = append(errs, model.FieldError{Field: "order", Message: "Formulaire périmé : rechargez la page et recommencez."})
 	}
 	return o, errs
 }

@@ -388,6 +388,14 @@ func TestRetrievalCounterFaults(t *testing.T) {
 		const name, email = "Jean-Marc L'Hôte", "jm.lhote@exemple.fr"
 		pierre, caseID, page := counterCase(t, r, dir, name, email)
 
+		// A form without its nonce (stale page, hand-made request): the
+		// error is shown on the page, nothing is ordered.
+		_, body := getBody(t, pierre, page)
+		if code, body := postForm(t, pierre, r.url("portal", "/affaires/"+caseID+"/participants/"+participantOf(t, body)+"/certificat"),
+			url.Values{"csrf": {csrfRe.FindStringSubmatch(body)[1]}, "display_name": {name}}); code != 422 || !strings.Contains(body, "Formulaire périmé") || codeRe.MatchString(body) {
+			t.Fatalf("order without a nonce: %d\n%s", code, body)
+		}
+
 		// The SMTP server is down when the expert orders (once: the
 		// outbox's first retry comes after about 30 s).
 		outage := strings.HasSuffix(t.Name(), "sqlite")

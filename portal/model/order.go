@@ -53,6 +53,11 @@ func (CertificateOrder) TableName() string { return "certificate_orders" }
 // DownloadsLeft is how many certificates can still be collected.
 func (o *CertificateOrder) DownloadsLeft() int { return o.DownloadsAllowed - o.DownloadsUsed }
 
+// Collected reports whether every allowed download was used.
+func (o *CertificateOrder) Collected() bool {
+	return o.State == OrderCollected || o.State == OrderOpen && o.DownloadsLeft() == 0
+}
+
 // Usable reports whether the link still leads to a collection at now.
 func (o *CertificateOrder) Usable(now time.Time) bool {
 	return o.State == OrderOpen && now.Before(o.LinkExpiresAt) && o.DownloadsLeft() > 0

@@ -181,7 +181,7 @@ func (s *Store) VerifyCode(ctx context.Context, tokenHash, address string, at ti
 		}
 		o := &os[0]
 		switch {
-		case o.State == model.OrderCollected || o.State == model.OrderOpen && o.DownloadsLeft() == 0:
+		case o.Collected():
 			return model.ErrAlreadyCollected
 		case !o.Usable(at):
 			return model.ErrOrderUnusable
@@ -250,7 +250,7 @@ func (s *Store) ClaimCollection(ctx context.Context, orderID int64, claim string
 			return model.ErrOrderUnusable
 		}
 		switch {
-		case o.State == model.OrderCollected || o.State == model.OrderOpen && o.DownloadsLeft() == 0:
+		case o.Collected():
 			return model.ErrAlreadyCollected
 		case o.State == model.OrderOpen && o.ClaimUntil != nil && o.ClaimUntil.After(at) && o.LockedAt == nil && at.Before(o.LinkExpiresAt):
 			return model.ErrCollectionBusy
