@@ -5,6 +5,11 @@ package ca
 //
 //	.ci/with-postgres go test -run '^$' -bench . -benchtime 2s -count 3 ./ca/
 //
+// .ci/with-postgres starts a throw-away cluster with fsync off when
+// SCEAU_TEST_DATABASE_URL is unset: commits cost nothing there. Point that
+// variable at a PostgreSQL that commits durably to measure what production
+// pays; add -cpu 1,2 to see the concurrent figures on one core too.
+//
 // BenchmarkIssueInterleaved (one issuance at a time) and
 // BenchmarkIssueParallelInterleaved (bursts from 8 goroutines) rotate the
 // variants within each iteration and report stepca/sceau, step-ca's time
