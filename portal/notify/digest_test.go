@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,4 +69,18 @@ func TestDigestWorkerRunsOnceADayAndRetriesAfterAFailure(t *testing.T) {
 			t.Errorf("woke the outbox %d times with nothing queued", queued)
 		}
 	})
+}
+
+func TestDigestMissedDaysAreTheThreeBeforeYesterday(t *testing.T) {
+	w := &notify.DigestWorker{Hour: 7, Minute: 30}
+	for _, now := range []string{"2026-11-28 05:00", "2026-11-28 08:00"} {
+		got := w.Missed(paris(t, now))
+		if want := []string{"2026-11-24", "2026-11-25", "2026-11-26"}; !slices.Equal(got, want) {
+			t.Errorf("Missed(%s) = %v, want %v", now, got, want)
+		}
+	}
+	w.CatchUpDays = 1
+	if got := w.Missed(paris(t, "2026-03-01 08:00")); !slices.Equal(got, []string{"2026-02-27"}) {
+		t.Errorf("Missed with one day = %v", got)
+	}
 }

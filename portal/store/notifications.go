@@ -356,6 +356,14 @@ func (s *Store) RunDigest(ctx context.Context, day string, loc *time.Location, b
 	return res, nil
 }
 
+// DigestDayStarted reports whether any account's digest of day was
+// claimed: some instance ran (or began) that day's digest.
+func (s *Store) DigestDayStarted(ctx context.Context, day string) (bool, error) {
+	var started bool
+	err := s.gorm(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM digest_runs WHERE day = ?)`, day).Scan(&started).Error
+	return started, err
+}
+
 // digestBatch claims the digests of the accounts and queues them, inside tx.
 func digestBatch(tx *gorm.DB, render model.DigestRenderer, day string, from, to time.Time, withDocs map[int64]bool, accounts []int64) (claimedN, queued int, err error) {
 	// The claim: rows another instance inserted first (committed, or

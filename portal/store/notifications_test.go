@@ -414,3 +414,43 @@ func TestDigestFromConcurrentInstancesGoesOutOnce(t *testing.T) {
 		})
 	}
 }
+
+// A day whose digest no instance ran (every instance down from the digest
+// time until midnight) is sent late by the next check; a day that ran is
+// not run again by a restarted instance, so someone who joined the case
+// since gets no digest of documents from before they joined.
+func TestMissedDigestDayIsSentLateOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		s.SetNoticeRenderers(noticeRenderer().Renderers())
+		f := newDocFixture(t, s)
+		f.deposit(t, s, "expert_notes", f.owner, "note-du-jour.pdf")
+		// Two days later at 08:00 (digest at 07:30): the deposit's day was
+		// never run; yesterday (no document) is due as usual.
+		d := time.Now().In(notify.Paris).AddDate(0, 0, 2)
+		now := time.Date(d.Year(), d.Month(), d.Day(), 8, 0, 0, 0, notify.Paris)
+		worker := func() *notify.DigestWorker {
+			return &notify.DigestWorker{Store: s, Hour: 7, Minute: 30, Now: func() time.Time { return now }}
+		}
+		if _, _, err := worker().RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, acc := range []*model.Account{f.lawyer, f.memberL, f.memberM} {
+			msgs := outboxTo(t, s, acc)
+			if len(msgs) != 1 || !strings.Contains(msgs[0].TextBody, "note-du-jour.pdf") {
+				t.Fatalf("%s: %d late digests", acc.DisplayName, len(msgs))
+			}
+		}
+		newcomer := caseAccount(t, s, model.RoleLawyer, "Me Arrivée Tardive")
+		mustParticipant(t, s, f.c, &model.Participant{AccountID: &newcomer.ID, Role: "lawyer", PartyIDs: []int64{f.pLawyer.ID}})
+		if _, _, err := worker().RunOnce(ctx); err != nil { // a restarted instance
+			t.Fatal(err)
+		}
+		if n := len(outboxTo(t, s, newcomer)); n != 0 {
+			t.Errorf("the newcomer got %d digests of a day before they joined", n)
+		}
+		if n := len(outboxTo(t, s, f.lawyer)); n != 1 {
+			t.Errorf("the lawyer got %d digests of that day", n)
+		}
+	})
+}
