@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -178,6 +179,9 @@ type registerPage struct {
 	Roles                                       []roleChoice
 	Form                                        model.Account
 	Errors                                      model.ValidationErrors
+	// TermsAccepted keeps the terms box ticked when the form comes back
+	// with an error elsewhere.
+	TermsAccepted bool
 }
 
 func (s *Server) registerPage(id *certgate.Identity, form model.Account, errs model.ValidationErrors) registerPage {
@@ -209,7 +213,34 @@ func (s *Server) showRegistration(w http.ResponseWriter, r *http.Request) {
 	if len(id.OrganizationalUnits) > 0 && (id.Domain == "justice" || id.Domain == "expert") {
 		form.Court = id.OrganizationalUnits[0]
 	}
+	if id.Domain == "bar" {
+		form.Bar, form.CNBF = barOf(id), cnbfOf(id)
+	}
 	s.renderPage(w, r, http.StatusOK, "register", s.registerPage(id, form, nil))
+}
+
+// barOf is the bar named in a lawyer's certificate: the first OU or O
+// that says "Barreau" ("Barreau de Rennes"), else "".
+func barOf(id *certgate.Identity) string {
+	for _, v := range slices.Concat(id.OrganizationalUnits, id.Organizations) {
+		if strings.Contains(strings.ToLower(v), "barreau") {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// cnbfOf is the CNBF number when the certificate's subject serialNumber
+// carries one ("CNBF-123456" or the digits alone), else "".
+func cnbfOf(id *certgate.Identity) string {
+	n := strings.TrimSpace(id.SerialNumber)
+	if len(n) > 5 && strings.EqualFold(n[:5], "CNBF-") {
+		n = n[5:]
+	}
+	if n == "" || len(n) > 20 || strings.Trim(n, "0123456789") != "" {
+		return ""
+	}
+	return n
 }
 
 func displayName(id *certgate.Identity) string {
@@ -246,7 +277,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) > 0 {
-		s.renderPage(w, r, http.StatusUnprocessableEntity, "register", s.registerPage(id, form, errs))
+		page := s.registerPage(id, form, errs)
+		page.TermsAccepted = f.Get("terms") == TermsVersion
+		s.renderPage(w, r, http.StatusUnprocessableEntity, "register", page)
 		return
 	}
 	form.TermsVersion = TermsVersion

@@ -24,7 +24,8 @@ func postForm(t *testing.T, c *http.Client, u string, v url.Values) (int, string
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // TestRegistrationAndSuspension: an expert registers from the form (errors
-// next to the fields, CSRF required), is welcomed, appears in `sceau
+// next to the fields, what was typed and ticked kept, CSRF required; a
+// lawyer's form pre-filled from the certificate), is welcomed, appears in `sceau
 // account list`, is refused once suspended and welcomed again once
 // reactivated.
 func TestRegistrationAndSuspension(t *testing.T) {
@@ -61,6 +62,23 @@ func TestRegistrationAndSuspension(t *testing.T) {
 		}
 		if code != http.StatusUnprocessableEntity {
 			t.Errorf("invalid form status %d", code)
+		}
+
+		// An error elsewhere keeps the terms box ticked.
+		keep := url.Values{}
+		for k, v := range good {
+			keep[k] = v
+		}
+		keep.Set("email", "pas-une-adresse")
+		if _, body := postForm(t, c, r.url("portal", "/inscription"), keep); !strings.Contains(body, `name="terms" value="2026-11" checked`) {
+			t.Errorf("the terms box was unticked by an error in another field")
+		}
+		// A lawyer's bar and CNBF number come from the certificate
+		// (OU "Barreau de Nantes", serialNumber "CNBF-654321").
+		lawyerCert, _ := demoIdentity(t, dir, "avocat-marc-nguyen")
+		if _, body := getBody(t, clientWith(t, root, lawyerCert), r.url("portal", "/inscription")); !strings.Contains(body, `value="Barreau de Nantes"`) ||
+			!strings.Contains(body, `value="654321"`) {
+			t.Errorf("the lawyer's form is not pre-filled with the bar and CNBF number:\n%s", body)
 		}
 
 		noToken := url.Values{}
