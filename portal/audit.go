@@ -145,6 +145,7 @@ var auditActionLabels = map[string]string{
 	model.AuditCodeRefused: "Code de retrait refusé", model.AuditCertificateRevoke: "Révocation de certificat",
 	model.AuditOrderRearm: "Commande débloquée", model.AuditCertificateLost: "Certificat déclaré perdu",
 	model.AuditCertificateCARev: "Certificat révoqué par l’autorité", model.AuditCertificateExpiry: "Avis d’expiration de certificat",
+	model.AuditStorageVerify: "Contrôle d’intégrité des fichiers",
 }
 
 func auditActionLabel(a string) string {

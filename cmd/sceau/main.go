@@ -50,7 +50,7 @@ secrets only from files or the environment, never from the command line.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInitCommand(), newServeCommand(), newMigrateCommand(), newCACommand(), newAccountCommand(), newAuditCommand(), newVersionCommand())
+	root.AddCommand(newInitCommand(), newServeCommand(), newMigrateCommand(), newCACommand(), newAccountCommand(), newAuditCommand(), newStorageCommand(), newVersionCommand())
 	return root
 }
 

@@ -39,6 +39,7 @@ const (
 	AuditDocumentRemind      = "document.remind"
 	AuditCertificateOrder    = "certificate.order"   // issue 7: the expert orders a litigant certificate
 	AuditCertificateCollect  = "certificate.collect" // issue 7: collected at the counter
+	AuditStorageVerify       = "storage.verify"      // a case's files re-read and checked (sceau storage verify)
 )
 
 // AuditEntry is one link of the audit trail: who (account, certificate,

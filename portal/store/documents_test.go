@@ -551,3 +551,38 @@ func TestDepositWithLocalBlobs(t *testing.T) {
 		}
 	})
 }
+
+// DocumentFiles pages through every document's stored file, with the size
+// and SHA-256 recorded at deposit (what `sceau storage verify` compares).
+func TestDocumentFilesPagesThroughEveryDeposit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		f := newDocFixture(t, s)
+		var want []*model.Document
+		for i := range 5 {
+			want = append(want, f.deposit(t, s, "expert_notes", f.owner, fmt.Sprintf("note-%d.pdf", i)))
+		}
+		var got []store.DocumentFile
+		var after int64
+		for {
+			page, err := s.DocumentFiles(context.Background(), after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, page...)
+			after = page[len(page)-1].DocumentID
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d files listed for %d deposits", len(got), len(want))
+		}
+		for i, d := range want {
+			g := got[i]
+			if g.DocumentID != d.ID || g.CaseID != f.c.ID || g.BlobKey != d.BlobKey || g.SHA256 != d.SHA256 || g.Size != d.Size ||
+				g.FileName != d.FileName || g.Copy {
+				t.Errorf("file %d = %+v, deposited %+v", i, g, d)
+			}
+		}
+	})
+}
