@@ -61,10 +61,14 @@ async function axe(page) {
 
 // check runs axe-core and saves the page as it is now under out/pages/,
 // at desktop and at phone width, and fails on serious or critical
-// violations and on sideways scrolling (desktop or phone width).
+// violations, on sideways scrolling (desktop or phone width) and on a
+// stacked table (table.list, table.documents) whose values do not say
+// their column on a phone, or do at desktop width (lib/tables.js).
 async function check(page, name) {
   const assert = require('node:assert/strict');
+  const { labelProblems } = require('./tables');
   const problems = await axe(page);
+  const labelsWide = (await labelProblems(page, { stacked: false })).problems;
   await screenshot(page, `pages/${name}`);
   const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   // SCEAU_E2E_DOCS=dir: also the first screen of each page, for the README.
@@ -75,11 +79,14 @@ async function check(page, name) {
   const vp = page.viewportSize();
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const labelsPhone = (await labelProblems(page, { stacked: true })).problems;
   await screenshot(page, `pages/${name}-mobile`);
   await page.setViewportSize(vp);
   assert.deepEqual(problems, [], `${name}: axe-core violations`);
   assert.ok(wide <= 1, `${name}: ${wide}px of horizontal scrolling at desktop width`);
   assert.ok(overflow <= 1, `${name}: ${overflow}px of horizontal scrolling at phone width`);
+  assert.deepEqual(labelsWide, [], `${name}: stacked-table labels at desktop width`);
+  assert.deepEqual(labelsPhone, [], `${name}: stacked-table labels at phone width`);
 }
 
 module.exports = { check, launch, contextAs, screenshot, axe, unavailable, executablePath, args, outDir };
