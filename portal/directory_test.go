@@ -149,7 +149,7 @@ func TestDirectoryRendersResultsEscaped(t *testing.T) {
 
 	// Lawyers: bar and CNBF columns.
 	_, body = getDirectory(t, srv, lawyerAccount, "/annuaire?type=lawyer&q=avocate")
-	for _, want := range []string{`<th scope="col">Barreau</th>`, `<th scope="col">N° CNBF</th>`, "<td>Barreau de Paris</td>", "<td>12345</td>",
+	for _, want := range []string{`<th scope="col">Barreau</th>`, `<th scope="col">N° CNBF</th>`, `<td data-label="Barreau">Barreau de Paris</td>`, `<td data-label="N° CNBF">12345</td>`,
 		"1 professionnel correspond à votre recherche."} {
 		if !strings.Contains(body, want) {
 			t.Errorf("lawyer results lack %s", want)

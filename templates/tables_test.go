@@ -21,14 +21,6 @@ var (
 	dataLabelRE = regexp.MustCompile(`data-label="((?:\{\{.*?\}\}|[^"])*)"`)
 )
 
-// pendingUnlabelled are cells that cannot carry their data-label yet:
-// portal/directory_test.go pins the directory's court and detail cells as
-// a bare "<td>Barreau de Paris</td>" and "<td>12345</td>". Remove the entry
-// (and lib/tables.js's) once that test accepts a data-label.
-var pendingUnlabelled = map[string][]string{
-	"pages/directory.html": {"{{t .CourtHeader}}", "{{t .DetailHeader}}"},
-}
-
 // TestStackedTablesLabelTheirCells: on phones the header row of table.list
 // and table.documents is hidden and each cell shows its data-label before
 // its value, so every <td> of such a table carries its column's header
@@ -73,9 +65,6 @@ func TestStackedTablesLabelTheirCells(t *testing.T) {
 					continue
 				}
 				l := dataLabelRE.FindStringSubmatch(c[2])
-				if l == nil && slices.Contains(pendingUnlabelled[n], header) {
-					continue
-				}
 				if l == nil {
 					t.Errorf("%s, column %d (%s): <td> without data-label", where, j+1, header)
 					continue

@@ -70,7 +70,7 @@ func readerRow(t *testing.T, page, docID, name string) string {
 	if sec == "" {
 		t.Fatalf("no section for document %s:\n%s", docID, page)
 	}
-	row := regexp.MustCompile(`<tr><td>` + regexp.QuoteMeta(name) + `</td>.*?</tr>`).FindString(sec)
+	row := regexp.MustCompile(`<tr><td[^>]*>` + regexp.QuoteMeta(name) + `</td>.*?</tr>`).FindString(sec)
 	if row == "" {
 		t.Fatalf("no row for %s in document %s:\n%s", name, docID, sec)
 	}

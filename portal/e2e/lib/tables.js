@@ -14,15 +14,8 @@
 // stacked (desktop): the cells are table cells and no label is shown
 // (::before content 'none'), the <th> headers do the work.
 //
-// pending: cells that cannot carry their data-label yet, by page path and
-// column: portal/directory_test.go pins the directory's court and detail
-// cells as a bare "<td>Barreau de Paris</td>" and "<td>12345</td>". Remove
-// the entry (and templates/tables_test.go's) once that test accepts one.
-const pending = [{ path: '/annuaire', columns: [3, 4] }];
-
 async function labelProblems(page, { stacked }) {
-  return page.evaluate(([stacked, pending]) => {
-    const excused = pending.filter((p) => p.path === location.pathname).flatMap((p) => p.columns);
+  return page.evaluate(([stacked]) => {
     const problems = [];
     let rows = 0;
     // "Nom\u00a0: " or "Name: " as getComputedStyle gives it, back to "Nom".
@@ -55,7 +48,7 @@ async function labelProblems(page, { stacked }) {
           const cs = getComputedStyle(cell);
           const before = getComputedStyle(cell, '::before').content;
           if (label === null) {
-            if (!cell.classList.contains('action') && !excused.includes(ci + 1)) problems.push(`${at}: no data-label`);
+            if (!cell.classList.contains('action')) problems.push(`${at}: no data-label`);
             else if (before !== 'none') problems.push(`${at}: action cell shows ${before}`);
             return;
           }
@@ -77,7 +70,7 @@ async function labelProblems(page, { stacked }) {
       });
     });
     return { tables: tables.length, rows, problems };
-  }, [stacked, pending]);
+  }, [stacked]);
 }
 
 module.exports = { labelProblems };
