@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sceau.fr/sceau/cmd/sceau/config"
 	"sceau.fr/sceau/portal/store"
 )
 
@@ -133,6 +134,12 @@ func withStore(cmd *cobra.Command, cfgPath string, fn func(ctx context.Context, 
 	if err != nil {
 		return err
 	}
+	return withConfigStore(cmd, cfg, fn)
+}
+
+// withConfigStore is withStore for a command that needs the configuration
+// too (it loaded it already).
+func withConfigStore(cmd *cobra.Command, cfg *config.Config, fn func(ctx context.Context, s *store.Store) error) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.Database.ConnectAttempts == 0 {

@@ -51,7 +51,7 @@ with what result. Files are streamed, one at a time.`,
 			if c, ok := b.(io.Closer); ok {
 				defer c.Close()
 			}
-			return withStore(cmd, cfgPath, func(ctx context.Context, s *store.Store) error {
+			return withConfigStore(cmd, cfg, func(ctx context.Context, s *store.Store) error {
 				rep, err := verifyFiles(ctx, s, b, cmd.OutOrStdout())
 				if err != nil {
 					return err
