@@ -17,8 +17,9 @@
 //	})
 //
 // Committing inside the database transaction, just before it commits, means
-// a failed insert leaves no published blob. If the database commit itself
-// fails after Commit, the blob stays as an orphan: that is the safe side (the
+// a failed insert leaves no published blob. If what follows Commit fails
+// (the audit entry, appended last, or the database commit itself), the
+// blob stays as an orphan: that is the safe side (the
 // outcome of a failed COMMIT can be unknown, and removing a blob that a row
 // does point to would lose a deposit).
 //

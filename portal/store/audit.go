@@ -76,6 +76,20 @@ func (s *Store) audit(tx *gorm.DB, action string, accountID, caseID int64, objec
 	return s.appendAudit(tx, auditEntry(tx.Statement.Context, action, accountID, caseID, objects, detail))
 }
 
+// auditReadable checks, without locking anything, that the chain's head
+// can be read in tx: an action that must publish something before its
+// entry is appended (a deposit's blob) checks this first.
+func (s *Store) auditReadable(tx *gorm.DB) error {
+	if auditDisabled {
+		return nil
+	}
+	var seq int64
+	if err := tx.Raw(`SELECT seq FROM audit_head WHERE id = 1`).Scan(&seq).Error; err != nil {
+		return fmt.Errorf("audit: reading the chain head: %w", err)
+	}
+	return nil
+}
+
 // appendAudit appends e to the chain inside the transaction tx: it sets
 // e's Seq, At (if zero), PrevHash and Hash, inserts it and moves the head.
 // Call it last in the transaction of the action it records, and return its

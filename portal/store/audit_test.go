@@ -399,3 +399,51 @@ func TestJournalRights(t *testing.T) {
 		}
 	})
 }
+
+// TestDepositDoesNotHoldTheChainWhilePublishing: publishing a deposit's
+// blob can take seconds (an S3 copy of a large video); meanwhile other
+// instances keep recording logins and views, because the deposit appends
+// its entry only once the blob is published. PostgreSQL only: SQLite lets
+// one transaction write at a time anyway.
+func TestDepositDoesNotHoldTheChainWhilePublishing(t *testing.T) {
+	storetest.EachPair(t, func(t *testing.T, s1, s2 *store.Store) {
+		if storetest.Describe(s1) != "postgres" {
+			t.Skip("SQLite has a single writer")
+		}
+		f := newDocFixture(t, s1)
+		publishing, release := make(chan struct{}), make(chan struct{})
+		slowCommit := func() error { close(publishing); <-release; return nil }
+		deposited := make(chan error, 1)
+		go func() {
+			_, err := s1.CreateDocument(actorCtx(f.owner, "d1"), f.c.ID, f.folders["expert_notes"], f.owner.ID, fakeDoc("visite.mp4"), slowCommit)
+			deposited <- err
+		}()
+		<-publishing
+		recorded := make(chan error, 1)
+		go func() { recorded <- s2.RecordAudit(actorCtx(f.lawyer, "l1"), &model.AuditEntry{Action: model.AuditLogin}) }()
+		var loginErr error
+		select {
+		case loginErr = <-recorded:
+		case <-time.After(5 * time.Second):
+			t.Error("a login on another instance waited for a deposit's blob to be published")
+			close(release)
+			loginErr = <-recorded
+		}
+		if loginErr != nil {
+			t.Fatal(loginErr)
+		}
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+		if err := <-deposited; err != nil {
+			t.Fatal(err)
+		}
+		entries := allEntries(t, s1)
+		if n := len(entries); n < 2 || entries[n-1].Action != model.AuditDeposit || entries[n-2].Action != model.AuditLogin {
+			t.Errorf("the trail should end with the login, then the deposit: %+v", entries[max(0, n-2):])
+		}
+		mustVerify(t, s1)
+	})
+}

@@ -122,11 +122,18 @@ func (s *Store) CreateDocument(ctx context.Context, caseID, folderID, accountID 
 		if err := s.noticeDeposit(tx, &doc); err != nil { // notifications.go
 			return err
 		}
-		if err := s.audit(tx, model.AuditDeposit, accountID, caseID, model.AuditObjects("folder", folderID, "document", doc.ID),
-			depositDetail(&doc)); err != nil {
+		// The blob is published before the entry is appended: appending
+		// locks the chain's head, for every instance, until this
+		// transaction ends, and publishing can take seconds (an S3 copy
+		// of a large file). A trail that cannot be read publishes nothing.
+		if err := s.auditReadable(tx); err != nil {
 			return err
 		}
-		return commit()
+		if err := commit(); err != nil {
+			return err
+		}
+		return s.audit(tx, model.AuditDeposit, accountID, caseID, model.AuditObjects("folder", folderID, "document", doc.ID),
+			depositDetail(&doc))
 	})
 	if err != nil {
 		return nil, err
