@@ -420,7 +420,9 @@ func TestDepositDoesNotHoldTheChainWhilePublishing(t *testing.T) {
 		}()
 		<-publishing
 		recorded := make(chan error, 1)
-		go func() { recorded <- s2.RecordAudit(actorCtx(f.lawyer, "l1"), &model.AuditEntry{Action: model.AuditLogin}) }()
+		go func() {
+			recorded <- s2.RecordAudit(actorCtx(f.lawyer, "l1"), &model.AuditEntry{Action: model.AuditLogin})
+		}()
 		var loginErr error
 		select {
 		case loginErr = <-recorded:
