@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,7 +36,9 @@ func newStorageCommand() *cobra.Command {
 local folder or the S3 bucket, and compares its size and SHA-256 with those
 recorded at deposit, which the receipts show. It names each file that is
 missing or altered and exits with status 2; status 0 means every file is
-intact. Each case checked gets an entry in its journal (the audit trail),
+intact. It also lists the stored files, older than a day, that no document
+points to (left by deposits that failed after storing their file); they are
+reported, not removed. Each case checked gets an entry in its journal (the audit trail),
 so the expert and the court can see when the files were last checked and
 with what result. Files are streamed, one at a time.`,
 		Args: cobra.NoArgs,
@@ -81,6 +84,7 @@ func verifyFiles(ctx context.Context, s *store.Store, b blobs.Store, w io.Writer
 		damaged []string // "document:ID"
 	}
 	cases := map[int64]*caseResult{}
+	referenced := map[string]bool{}
 	var after int64
 	for {
 		files, err := s.DocumentFiles(ctx, after, 200)
@@ -95,6 +99,7 @@ func verifyFiles(ctx context.Context, s *store.Store, b blobs.Store, w io.Writer
 				return rep, err
 			}
 			after = f.DocumentID
+			referenced[f.BlobKey] = true
 			cr := cases[f.CaseID]
 			if cr == nil {
 				cr = &caseResult{}
@@ -135,12 +140,45 @@ func verifyFiles(ctx context.Context, s *store.Store, b blobs.Store, w io.Writer
 			return rep, fmt.Errorf("recording the check of case %d: %w", id, err)
 		}
 	}
+	if err := listOrphans(ctx, b, referenced, w); err != nil {
+		return rep, err
+	}
 	if rep.damaged > 0 {
 		fmt.Fprintf(w, "DAMAGED: %d of %d files (%s read); each case's journal records its result\n", rep.damaged, rep.files, humanBytes(rep.bytes))
 	} else {
 		fmt.Fprintf(w, "OK: %d files in %d cases, %s, all intact\n", rep.files, len(cases), humanBytes(rep.bytes))
 	}
 	return rep, nil
+}
+
+// orphanAge is how old a stored file no document points to must be before
+// it is reported: a deposit publishes its file a moment before its record
+// commits.
+const orphanAge = 24 * time.Hour
+
+// listOrphans prints the stored files that no document points to (left
+// by a deposit that failed after its file was published). They are
+// reported, never removed: removing a file is for a person to decide.
+func listOrphans(ctx context.Context, b blobs.Store, referenced map[string]bool, w io.Writer) error {
+	cutoff := time.Now().Add(-orphanAge)
+	var n int
+	var size int64
+	err := b.List(ctx, func(i blobs.Info) error {
+		if referenced[i.Key] || i.Modified.After(cutoff) {
+			return nil
+		}
+		n++
+		size += i.Size
+		fmt.Fprintf(w, "ORPHAN: stored file %s (%s, %s) belongs to no document\n", i.Key, humanBytes(i.Size), i.Modified.UTC().Format("2006-01-02 15:04 UTC"))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("listing the stored files: %w", err)
+	}
+	if n > 0 {
+		fmt.Fprintf(w, "ORPHAN: %d stored files (%s) belong to no document: deposits that failed after their file was stored; remove them once checked\n", n, humanBytes(size))
+	}
+	return nil
 }
 
 // checkFile streams one file through SHA-256. It returns what is wrong

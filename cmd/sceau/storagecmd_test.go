@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"sceau.fr/sceau/portal/blobs"
 	"sceau.fr/sceau/portal/model"
 	"sceau.fr/sceau/portal/store"
 )
@@ -64,7 +66,37 @@ func TestStorageVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Two stored files no document points to: one from two days ago is
+	// reported, one from just now (a deposit about to commit) is not.
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := blobs.NewLocal(cfg.Storage.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orphans []string
+	for _, content := range []string{"dépôt interrompu", "dépôt en cours"} {
+		p, err := local.Put(ctx, strings.NewReader(content), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		orphans = append(orphans, p.Key)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(path(orphans[0]), old, old); err != nil {
+		t.Fatal(err)
+	}
+
 	out, _, err = execute(t, "storage", "verify", "--config", cfgPath)
+	if !strings.Contains(out, "ORPHAN: stored file "+orphans[0]) || strings.Contains(out, orphans[1]) ||
+		!strings.Contains(out, "ORPHAN: 1 stored files") {
+		t.Errorf("orphans: want only %s reported:\n%s", orphans[0], out)
+	}
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitFilesDamaged {
 		t.Fatalf("verify after damage: %v\n%s", err, out)

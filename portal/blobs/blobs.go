@@ -67,6 +67,19 @@ type Store interface {
 	// timeout and the longest expected gap between Put and Commit. A
 	// Pending swept before its Commit fails to commit with ErrNotFound.
 	Sweep(ctx context.Context, olderThan time.Duration) (removed int, err error)
+
+	// List calls fn for every committed blob, in no particular order, and
+	// stops at fn's first error. Temporary objects are not listed. It
+	// reads no content (`sceau storage verify` uses it to find blobs that
+	// no document points to).
+	List(ctx context.Context, fn func(Info) error) error
+}
+
+// Info describes a committed blob.
+type Info struct {
+	Key      string
+	Size     int64
+	Modified time.Time
 }
 
 var (

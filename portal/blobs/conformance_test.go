@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -274,6 +275,7 @@ func TestConformance(t *testing.T) {
 		{"open refuses bad keys", conformBadKeys},
 		{"concurrent puts", conformConcurrent},
 		{"big file streamed", conformBig},
+		{"list committed blobs", conformList},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -374,6 +376,46 @@ func conformAbort(t *testing.T, open func(*testing.T, bool) (blobs.Store, inspec
 		t.Fatalf("an aborted blob opens: %v", err)
 	}
 	assertContents(t, in)
+}
+
+// conformList: List gives every committed blob with its size, never a
+// pending one, and stops at the callback's first error.
+func conformList(t *testing.T, open func(*testing.T, bool) (blobs.Store, inspector)) {
+	st, _ := open(t, false)
+	ctx := context.Background()
+	want := map[string]int64{}
+	for _, content := range []string{"", "rapport d’expertise", strings.Repeat("plan ", 1000)} {
+		p := mustPut(t, st, []byte(content))
+		if err := p.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want[p.Key] = int64(len(content))
+	}
+	pending := mustPut(t, st, []byte("pas encore enregistré"))
+	defer pending.Abort(ctx)
+	got := map[string]int64{}
+	before := time.Now().Add(-time.Hour)
+	err := st.List(ctx, func(b blobs.Info) error {
+		if _, dup := got[b.Key]; dup {
+			t.Errorf("%s listed twice", b.Key)
+		}
+		if b.Modified.Before(before) {
+			t.Errorf("%s: modified %s", b.Key, b.Modified)
+		}
+		got[b.Key] = b.Size
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("List gave %v, want %v (pending %s)", got, want, pending.Key)
+	}
+	stop := errors.New("enough")
+	calls := 0
+	if err := st.List(ctx, func(blobs.Info) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("List after the callback's error: %v, %d calls", err, calls)
+	}
 }
 
 var errCut = errors.New("connection reset by peer")

@@ -385,6 +385,37 @@ func (l *Local) Sweep(ctx context.Context, olderThan time.Duration) (int, error)
 	}
 }
 
+// List implements Store: it walks the fan-out folders ab/cd/ and skips
+// tmp/ and anything that is not a blob's name.
+func (l *Local) List(ctx context.Context, fn func(Info) error) error {
+	return fs.WalkDir(l.root.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("blobs: list: %w", err)
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if d.IsDir() {
+			if path == tmpDir {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		key := d.Name()
+		if !d.Type().IsRegular() || !validKey(key) || path != finalPath(key) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("blobs: list: %w", err)
+		}
+		return fn(Info{Key: key, Size: info.Size(), Modified: info.ModTime()})
+	})
+}
+
 // newKey returns 128 random bits in hex.
 func newKey() string {
 	var b [keyBytes]byte

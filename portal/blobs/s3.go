@@ -393,6 +393,25 @@ func (s *S3) Sweep(ctx context.Context, olderThan time.Duration) (int, error) {
 	return removed, firstErr
 }
 
+// List implements Store: it lists the objects under blobs/.
+func (s *S3) List(ctx context.Context, fn func(Info) error) error {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for obj := range s.client.ListObjects(lctx, s.bucket, minio.ListObjectsOptions{Prefix: s3BlobPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("blobs: list: %w", obj.Err)
+		}
+		key := strings.TrimPrefix(obj.Key, s3BlobPrefix)
+		if !validKey(key) {
+			continue
+		}
+		if err := fn(Info{Key: key, Size: obj.Size, Modified: obj.LastModified}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func isNoSuchKey(err error) bool {
 	switch minio.ToErrorResponse(err).Code {
 	case minio.NoSuchKey, "NotFound":
