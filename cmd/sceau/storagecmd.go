@@ -144,9 +144,9 @@ func verifyFiles(ctx context.Context, s *store.Store, b blobs.Store, w io.Writer
 		return rep, err
 	}
 	if rep.damaged > 0 {
-		fmt.Fprintf(w, "DAMAGED: %d of %d files (%s read); each case's journal records its result\n", rep.damaged, rep.files, humanBytes(rep.bytes))
+		fmt.Fprintf(w, "DAMAGED: %d of %d files (%d bytes read); each case's journal records its result\n", rep.damaged, rep.files, rep.bytes)
 	} else {
-		fmt.Fprintf(w, "OK: %d files in %d cases, %s, all intact\n", rep.files, len(cases), humanBytes(rep.bytes))
+		fmt.Fprintf(w, "OK: %d files in %d cases, %d bytes, all intact\n", rep.files, len(cases), rep.bytes)
 	}
 	return rep, nil
 }
@@ -169,14 +169,14 @@ func listOrphans(ctx context.Context, b blobs.Store, referenced map[string]bool,
 		}
 		n++
 		size += i.Size
-		fmt.Fprintf(w, "ORPHAN: stored file %s (%s, %s) belongs to no document\n", i.Key, humanBytes(i.Size), i.Modified.UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(w, "ORPHAN: stored file %s (%d bytes, %s) belongs to no document\n", i.Key, i.Size, i.Modified.UTC().Format("2006-01-02 15:04 UTC"))
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("listing the stored files: %w", err)
 	}
 	if n > 0 {
-		fmt.Fprintf(w, "ORPHAN: %d stored files (%s) belong to no document: deposits that failed after their file was stored; remove them once checked\n", n, humanBytes(size))
+		fmt.Fprintf(w, "ORPHAN: %d stored files (%d bytes) belong to no document: deposits that failed after their file was stored; remove them once checked\n", n, size)
 	}
 	return nil
 }
@@ -202,17 +202,4 @@ func checkFile(ctx context.Context, b blobs.Store, f store.DocumentFile) (proble
 		return fmt.Sprintf("altered: %d bytes, SHA-256 %s; deposited: %d bytes, SHA-256 %s", n, sum, f.Size, f.SHA256), n, nil
 	}
 	return "", n, nil
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -113,10 +113,7 @@ func (w *DigestWorker) catchUp(ctx context.Context, now time.Time) (string, erro
 			return day, err
 		}
 		if !started {
-			res, err := w.Store.RunDigest(ctx, day, w.loc(), w.Batch)
-			if res.Queued > 0 && w.Queued != nil {
-				w.Queued()
-			}
+			res, err := w.run(ctx, day)
 			if err != nil {
 				return day, err
 			}
@@ -149,11 +146,7 @@ func (w *DigestWorker) RunOnce(ctx context.Context) (string, store.DigestResult,
 	if day != "" {
 		start := time.Now()
 		var err error
-		res, err = w.Store.RunDigest(ctx, day, w.loc(), w.Batch)
-		if res.Queued > 0 && w.Queued != nil {
-			w.Queued()
-		}
-		if err != nil {
+		if res, err = w.run(ctx, day); err != nil {
 			return day, res, err
 		}
 		w.done = day
@@ -164,6 +157,15 @@ func (w *DigestWorker) RunOnce(ctx context.Context) (string, store.DigestResult,
 		return late, res, err
 	}
 	return day, res, nil
+}
+
+// run queues day's digest and wakes the outbox if it queued mail.
+func (w *DigestWorker) run(ctx context.Context, day string) (store.DigestResult, error) {
+	res, err := w.Store.RunDigest(ctx, day, w.loc(), w.Batch)
+	if res.Queued > 0 && w.Queued != nil {
+		w.Queued()
+	}
+	return res, err
 }
 
 // Run checks every Interval until ctx ends.
